@@ -1,0 +1,32 @@
+// The catalogue of stable reason codes carried in error bodies (`ErrorInfo.reason`).
+// Clients and dashboards key on these; a test keeps this list and the code in sync.
+
+/** Every reason code the gateway produces, with what it means. */
+export const reasons = {
+  PG_ROUTE_NOT_FOUND: 'No HTTP rule matches the request path.',
+  PG_METHOD_NOT_ALLOWED: 'The path matches an HTTP rule, but not for this HTTP method (see the Allow header).',
+  PG_BAD_PATH: 'The request path is malformed (bad percent-encoding or a bad segment).',
+  PG_UNKNOWN_QUERY_PARAM: 'A query parameter names no field of the request message.',
+  PG_BAD_QUERY_PARAM: 'A query parameter value cannot be converted to its field type.',
+  PG_BAD_PATH_PARAM: 'A path variable value cannot be converted to its field type.',
+  PG_BAD_JSON: 'The request body is not valid JSON (syntax, encoding, depth or duplicate keys).',
+  PG_BAD_FIELD_VALUE: 'A JSON value has the wrong type or is out of range for its field.',
+  PG_UNKNOWN_FIELD: 'The JSON body names a field the message does not have.',
+  PG_ONEOF_CONFLICT: 'More than one member of a oneof was set.',
+  PG_UNSUPPORTED_MEDIA_TYPE: 'The request body is not application/json.',
+  PG_BODY_TOO_LARGE: 'The request body exceeds the configured limit.',
+  PG_HEADERS_TOO_LARGE: 'The request headers exceed the limit.',
+  PG_URI_TOO_LONG: 'The request URL exceeds the limit.',
+  PG_MALFORMED_REQUEST: 'The HTTP request could not be parsed.',
+  PG_BAD_HEADER: 'A request header has a value the gateway cannot accept (e.g. a malformed grpc-timeout).',
+  PG_UPSTREAM_UNAVAILABLE: 'The upstream service could not be reached.',
+  PG_UPSTREAM_TIMEOUT: 'The upstream call did not finish before its deadline.',
+  PG_UPSTREAM_ERROR: 'The upstream service answered with an error status.',
+  PG_UPSTREAM_BAD_RESPONSE: 'The upstream response could not be decoded.',
+  PG_NO_UPSTREAM: 'No upstream is configured for the service.',
+  PG_CLIENT_CLOSED: 'The client closed the request before the answer was ready.',
+  PG_INTERNAL: 'An unexpected error inside the gateway (details are in the log, keyed by request id).',
+} as const;
+
+/** A reason code from the catalogue. */
+export type Reason = keyof typeof reasons;

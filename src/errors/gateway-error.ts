@@ -1,6 +1,7 @@
 // The one error type of the request pipeline: a gRPC code, a message a client may read,
 // a stable reason code, and google.rpc details already in their JSON form.
 import { Code } from './codes.js';
+import type { Reason } from './catalogue.js';
 
 /** A `google.rpc.BadRequest.FieldViolation` in its JSON form. */
 export interface FieldViolation {
@@ -25,7 +26,7 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: Code;
   /** Stable reason code from the catalogue (src/errors/catalogue.ts), e.g. `PG_UNKNOWN_QUERY_PARAM`. */
-  readonly reason: string;
+  readonly reason: Reason;
   readonly details: readonly StatusDetail[];
   /** Extra HTTP response headers (e.g. `Allow` for 405). */
   readonly headers: Readonly<Record<string, string>>;
@@ -34,7 +35,7 @@ export class GatewayError extends Error {
 
   constructor(
     code: Code,
-    reason: string,
+    reason: Reason,
     message: string,
     options: {
       details?: readonly StatusDetail[];
@@ -53,7 +54,7 @@ export class GatewayError extends Error {
 }
 
 /** An INVALID_ARGUMENT error with a `google.rpc.BadRequest` naming the offending field. */
-export function badRequest(reason: string, field: string, description: string): GatewayError {
+export function badRequest(reason: Reason, field: string, description: string): GatewayError {
   const message = field === '' ? description : `field "${field}": ${description}`;
   return new GatewayError(Code.INVALID_ARGUMENT, reason, message, {
     details: [
@@ -66,7 +67,7 @@ export function badRequest(reason: string, field: string, description: string): 
 /** An error with an `ErrorInfo` detail carrying the reason code. */
 export function gatewayError(
   code: Code,
-  reason: string,
+  reason: Reason,
   message: string,
   options: { headers?: Record<string, string>; httpStatus?: number; cause?: unknown } = {},
 ): GatewayError {

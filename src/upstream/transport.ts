@@ -1,0 +1,63 @@
+// The seam between the request pipeline and whatever speaks gRPC to the services: the pipeline
+// hands over an already-encoded request and gets back bytes or a gRPC status, never an exception.
+// Unary only for now; a streaming call will be a separate method beside `unary`, and a lean
+// node:http2 client can replace the grpc-js pool behind the same interface.
+
+/** Metadata as `[name, value]` pairs; names are lower-case. */
+export type MetadataPairs = ReadonlyArray<readonly [string, string]>;
+
+/** One unary call, with everything the transport needs already decided by the pipeline. */
+export interface UnaryRequest {
+  /** gRPC path '/pkg.Service/Method' */
+  readonly path: string;
+  /** protobuf-encoded request message (already encoded; no conversion here) */
+  readonly message: Uint8Array;
+  /**
+   * Outgoing metadata: lower-case names; values string (or Buffer for '-bin' names).
+   * A string value under a '-bin' name is taken as base64 (grpc-gateway decodes
+   * `Grpc-Metadata-*-Bin` headers the same way). Names gRPC reserves (`grpc-*`, pseudo-headers,
+   * `content-type`, `te`, `user-agent`, hop-by-hop headers) are dropped: the transport owns them.
+   */
+  readonly metadata: ReadonlyArray<readonly [string, string | Buffer]>;
+  /** absolute deadline, epoch ms */
+  readonly deadline: number;
+  /** aborts the call (client disconnected) */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The outcome of a unary call. Headers and trailers hold application metadata only: names the
+ * transport owns (`grpc-*`, `content-type`, `date`, …) are left out, `grpc-status-details-bin`
+ * included (it is `statusDetails`). Values of '-bin' names are base64 strings.
+ */
+export type UnaryResult =
+  | {
+      ok: true;
+      message: Buffer;
+      headers: MetadataPairs;
+      trailers: MetadataPairs;
+    }
+  | {
+      ok: false;
+      /** a gRPC status code; not normalised (see `toCode` in src/errors/codes.ts) */
+      code: number;
+      /** the upstream's grpc-message, or the transport's own text for local failures */
+      message: string;
+      /** raw grpc-status-details-bin (a google.rpc.Status) if sent */
+      statusDetails: Buffer | undefined;
+      headers: MetadataPairs;
+      trailers: MetadataPairs;
+      /** for logs only: what went wrong locally (may name the upstream address) */
+      cause?: string;
+    };
+
+/** A way to call gRPC services at one upstream address. */
+export interface UpstreamTransport {
+  /** Never rejects: every failure is a `UnaryResult` with a gRPC code. */
+  unary(request: UnaryRequest): Promise<UnaryResult>;
+  /** Stops accepting calls and resolves once the calls in flight have finished. */
+  close(): Promise<void>;
+}
+
+/** Connectivity of a transport, for readiness checks (mirrors gRPC's channel states). */
+export type TransportState = 'idle' | 'connecting' | 'ready' | 'transient-failure' | 'shutdown';

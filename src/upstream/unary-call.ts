@@ -1,0 +1,123 @@
+// One unary call over a grpc-js client: bytes in, bytes out, deadline and abort wired in, and
+// every outcome (including local failures) turned into a UnaryResult rather than an exception.
+import type { Client, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
+import { Code } from '../errors/codes.js';
+import { fromGrpcMetadata, statusDetailsOf, toGrpcMetadata } from './metadata.js';
+import type { MetadataPairs, UnaryRequest, UnaryResult } from './transport.js';
+
+type Failure = Extract<UnaryResult, { ok: false }>;
+
+// Identity (de)serializers: the pipeline encodes and decodes protobuf itself.
+function serialize(message: Uint8Array): Buffer {
+  return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+}
+function deserialize(bytes: Buffer): Buffer {
+  return bytes;
+}
+
+const EMPTY: MetadataPairs = [];
+
+const localLimitFailures = new WeakMap<Failure, 'request' | 'response'>();
+
+/**
+ * Whether a RESOURCE_EXHAUSTED result came from this gateway's own message-size limits rather
+ * than from the upstream: 'response' when the upstream's answer exceeded maxReceiveMessageBytes
+ * (the pipeline answers that with a 5xx — the client did nothing wrong, so not 429), 'request'
+ * when the encoded request exceeded maxSendMessageBytes.
+ */
+export function exceededLocalLimit(result: UnaryResult): 'request' | 'response' | undefined {
+  return result.ok ? undefined : localLimitFailures.get(result);
+}
+
+/** A failure decided locally, before or without an upstream status. */
+export function localFailure(code: number, message: string, cause: string): Failure {
+  return { ok: false, code, message, statusDetails: undefined, headers: EMPTY, trailers: EMPTY, cause };
+}
+
+/** Limits the call needs to know to classify its own failures. */
+export interface UnaryCallLimits {
+  readonly maxSendMessageBytes: number;
+}
+
+/**
+ * Runs `request` on `client`; `target` only labels `cause` for logs. Never rejects.
+ */
+export function invokeUnary(
+  client: Client,
+  target: string,
+  limits: UnaryCallLimits,
+  request: UnaryRequest,
+): Promise<UnaryResult> {
+  const { signal, path } = request;
+  if (signal?.aborted === true) {
+    return Promise.resolve(localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`));
+  }
+  if (limits.maxSendMessageBytes >= 0 && request.message.byteLength > limits.maxSendMessageBytes) {
+    const failure = localFailure(
+      Code.RESOURCE_EXHAUSTED,
+      'Request message too large',
+      `${target}${path}: request of ${request.message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`,
+    );
+    localLimitFailures.set(failure, 'request');
+    return Promise.resolve(failure);
+  }
+  let metadata: Metadata;
+  try {
+    metadata = toGrpcMetadata(request.metadata);
+  } catch (error) {
+    // A header value gRPC cannot carry (non-ASCII text, illegal name): the client's input.
+    return Promise.resolve(
+      localFailure(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', `${target}${path}: ${String(error)}`),
+    );
+  }
+
+  return new Promise<UnaryResult>((resolve) => {
+    let response: Buffer | undefined;
+    let error: ServiceError | undefined;
+    let headers = EMPTY;
+    let headersReceived = false;
+    let call: ReturnType<Client['makeUnaryRequest']>;
+    const onAbort = (): void => call.cancel();
+    try {
+      call = client.makeUnaryRequest(path, serialize, deserialize, request.message, metadata, { deadline: request.deadline }, (e, value) => {
+        // grpc-js calls back just before it emits 'status' (which carries the trailers).
+        if (e !== null) error = e;
+        else response = value;
+      });
+    } catch (e) {
+      // grpc-js throws synchronously only when its channel is already shut down.
+      resolve(localFailure(Code.UNAVAILABLE, 'Upstream channel is closed', `${target}${path}: ${String(e)}`));
+      return;
+    }
+    call.on('metadata', (received: Metadata) => {
+      headers = fromGrpcMetadata(received);
+      headersReceived = true;
+    });
+    call.on('status', (status: StatusObject) => {
+      signal?.removeEventListener('abort', onAbort);
+      const trailers = fromGrpcMetadata(status.metadata);
+      if (error === undefined && response !== undefined) {
+        resolve({ ok: true, message: response, headers, trailers });
+        return;
+      }
+      const code = error?.code ?? status.code;
+      const message = error?.details ?? status.details;
+      const failure: Failure = {
+        ok: false,
+        code,
+        message,
+        statusDetails: statusDetailsOf(status.metadata),
+        headers,
+        trailers,
+        cause: `${target}${path}: ${message}`,
+      };
+      // grpc-js reports its receive limit as RESOURCE_EXHAUSTED after the response headers
+      // arrived; an upstream rejecting our request for size answers trailers-only.
+      if (code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(message)) {
+        localLimitFailures.set(failure, 'response');
+      }
+      resolve(failure);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -162,7 +162,7 @@ class TemplateParser {
       this.inVariable = false;
     } else {
       // http.proto: `{var}` is equivalent to `{var=*}`.
-      this.push({ kind: 'wildcard' }, this.pos);
+      this.push({ kind: 'wildcard' }, open);
     }
     if (src[this.pos] !== '}') {
       if (this.pos >= src.length) this.fail('unbalanced "{": missing "}"', open);

@@ -41,17 +41,28 @@ export function splitRequestPath(path: string, verbs: ReadonlySet<string>): Requ
   }
   // "/" is the path of zero segments, which only a template of a lone `**` matches.
   if (end === 1) return { raw: [], decoded: [], verb };
-  const raw = path.slice(1, end).split('/');
-  const decoded = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const segment = raw[i]!;
-    // Empty segments ("//", a trailing "/") match no template.
-    if (segment.length === 0) return NOT_FOUND;
-    const value = decodeComponent(segment);
-    if (value === undefined) {
-      return { kind: 'bad-path', message: `path segment ${i + 1} has malformed percent-encoding or is not UTF-8` };
+  // One pass over the path: cut segments at '/', decode only those holding a '%'.
+  const raw: string[] = [];
+  const decoded: string[] = [];
+  let segmentStart = 1;
+  let hasEscape = false;
+  for (let i = 1; i <= end; i++) {
+    const c = i === end ? 47 : path.charCodeAt(i);
+    if (c === 37 /* '%' */) {
+      hasEscape = true;
+    } else if (c === 47 /* '/' */) {
+      // Empty segments ("//", a trailing "/") match no template.
+      if (i === segmentStart) return NOT_FOUND;
+      const segment = path.slice(segmentStart, i);
+      const value = hasEscape ? decodeComponent(segment) : segment;
+      if (value === undefined) {
+        return { kind: 'bad-path', message: `path segment ${raw.length + 1} has malformed percent-encoding or is not UTF-8` };
+      }
+      raw.push(segment);
+      decoded.push(value);
+      segmentStart = i + 1;
+      hasEscape = false;
     }
-    decoded[i] = value;
   }
   return { raw, decoded, verb };
 }

@@ -1,0 +1,108 @@
+// The one config schema (protogate.yaml) with its defaults; the TypeScript type is derived
+// from it. Unknown keys are errors. CLI flags override these values.
+import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
+
+const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
+  message: 'must be a positive duration such as "15s", "1.5s" or "500ms"',
+});
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:50051');
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+        /** Port of /healthz and /readyz; off when unset. */
+        adminPort: port.optional(),
+      })
+      .strict()
+      .default({}),
+    protos: z
+      .object({
+        /** Import roots, in order (like protoc -I). */
+        paths: z.array(z.string()).default([]),
+        /** Files whose services are served. */
+        files: z.array(z.string()).default([]),
+        /** Output of `protogate generate`, instead of paths/files. */
+        generated: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    upstreams: z
+      .array(
+        z
+          .object({
+            /** Fully-qualified gRPC service name, or "*" for every service without its own entry. */
+            service: z.string().regex(/^(\*|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$/, 'must be a fully-qualified service name or "*"'),
+            target: hostPort,
+          })
+          .strict(),
+      )
+      .default([]),
+    upstream: z
+      .object({
+        /** gRPC channels (connections) per upstream target. */
+        channels: z.number().int().min(1).max(64).default(2),
+        maxResponseBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+      })
+      .strict()
+      .default({}),
+    timeouts: z
+      .object({
+        /** Upstream deadline when neither the rpc's proto option nor `services` sets one. */
+        default: duration.default('15s'),
+        /** Per-service deadlines, by fully-qualified service name. */
+        services: z.record(z.string(), duration).default({}),
+      })
+      .strict()
+      .default({}),
+    json: z
+      .object({
+        /** `reject` (default): unknown JSON fields are a 400; `ignore`: they are dropped. */
+        unknownFields: z.enum(['reject', 'ignore']).default('reject'),
+        /** Emit fields at their default values (browser clients get every key). */
+        emitDefaults: z.boolean().default(true),
+        maxDepth: z.number().int().min(1).max(1000).default(64),
+      })
+      .strict()
+      .default({}),
+    errors: z
+      .object({
+        /** `status`: {code,status,message,details}; `google`: {"error":{…}} as Google's APIs answer. */
+        format: z.enum(['status', 'google']).default('status'),
+      })
+      .strict()
+      .default({}),
+    limits: z
+      .object({
+        maxBodyBytes: z.number().int().min(1).default(1024 * 1024),
+        maxHeaderBytes: z.number().int().min(1024).default(16 * 1024),
+        maxUrlBytes: z.number().int().min(64).default(8 * 1024),
+      })
+      .strict()
+      .default({}),
+    metadata: z
+      .object({
+        /** Request headers forwarded as metadata besides x-request-id, traceparent, tracestate, grpc-metadata-*. */
+        forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a header name')).default([]),
+      })
+      .strict()
+      .default({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** One JSON line per request. */
+        access: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+/** The validated, defaulted configuration. */
+export type GatewayConfig = z.infer<typeof configSchema>;
+/** The configuration as written in the file (everything optional). */
+export type GatewayConfigInput = z.input<typeof configSchema>;

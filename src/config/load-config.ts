@@ -1,0 +1,95 @@
+// Reads protogate.yaml, validates it against the schema, and reports every error at once
+// with its file:line:col; the result is frozen.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { configSchema, type GatewayConfig } from './config-schema.js';
+
+/** A bad config file: every problem, each with its location and the key it concerns. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** Loads and validates a config file; relative paths in it are resolved against its directory. */
+export function loadConfigFile(file: string): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${file}:1:1: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
+  return parseConfigText(text, file);
+}
+
+/** Validates config text (exported for tests). */
+export function parseConfigText(text: string, file: string): GatewayConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) => {
+        const at = lineCounter.linePos(error.pos[0]);
+        return `${file}:${at.line}:${at.col}: ${error.message.split('\n')[0]} (fix the YAML syntax)`;
+      }),
+    );
+  }
+  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, doc, lineCounter, file)));
+  }
+  const config = parsed.data;
+  const base = path.dirname(path.resolve(file));
+  config.protos.paths = config.protos.paths.map((p) => path.resolve(base, p));
+  if (config.protos.generated !== undefined) config.protos.generated = path.resolve(base, config.protos.generated);
+  return deepFreeze(config);
+}
+
+function describeIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string): string {
+  const keyPath = issue.path.map(String);
+  let offset = nodeOffset(doc, issue.path);
+  let shown = keyPath.join('.') || '(top level)';
+  let problem = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    offset = keyOffset(doc, issue.path, key) ?? offset;
+    shown = [...keyPath, key].join('.');
+    problem = `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}`;
+    return `${file}:${position(lines, offset)}: ${shown}: ${problem} (remove it, or check its spelling against the documented keys)`;
+  }
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') problem = `is required (${issue.expected})`;
+  return `${file}:${position(lines, offset)}: ${shown}: ${problem} (fix this value)`;
+}
+
+function nodeOffset(doc: Document, keyPath: ReadonlyArray<string | number>): number {
+  for (let n = keyPath.length; n >= 0; n--) {
+    const node = doc.getIn(keyPath.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node && typeof node === 'object' && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+function keyOffset(doc: Document, keyPath: ReadonlyArray<string | number>, key: string): number | undefined {
+  const map = keyPath.length === 0 ? doc.contents : doc.getIn(keyPath, true);
+  if (!isMap(map)) return undefined;
+  for (const item of map.items) {
+    if (isScalar(item.key) && String(item.key.value) === key && item.key.range) return item.key.range[0];
+  }
+  return undefined;
+}
+
+function position(lines: LineCounter, offset: number): string {
+  const at = lines.linePos(offset);
+  return `${at.line}:${at.col}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+// The gateway model: what the build step produces and the runtime serves. It is plain data
+// (JSON-serialisable), so `generate` can write it to disk and `serve --generated` read it back.
+import type protobuf from 'protobufjs';
+
+/** One HTTP binding of one rpc (the primary rule or an additional binding). */
+export interface RouteSpec {
+  /** `Service_Method`, suffixed `_1`, `_2`… for additional bindings; unique in a model. */
+  readonly operationId: string;
+  /** Fully-qualified service name, e.g. `library.v1.LibraryService`. */
+  readonly service: string;
+  readonly method: string;
+  /** The gRPC path, `/library.v1.LibraryService/GetBook`. */
+  readonly grpcPath: string;
+  /** Upper-case HTTP method (`GET`, …, or a custom kind). */
+  readonly httpMethod: string;
+  /** The path template as written in the rule. */
+  readonly template: string;
+  /** `''` (no body), `'*'`, or a top-level request field name. */
+  readonly body: string;
+  /** `''` (whole response) or a top-level response field name. */
+  readonly responseBody: string;
+  /** Fully-qualified message names, without a leading dot. */
+  readonly requestType: string;
+  readonly responseType: string;
+  readonly clientStreaming: boolean;
+  readonly serverStreaming: boolean;
+  /** Upstream deadline from `(protogate.v1.policy).timeout` (method, else service), if set. */
+  readonly timeoutMs: number | undefined;
+  /** Marked idempotent in `(protogate.v1.policy)`; GET is idempotent anyway. */
+  readonly idempotent: boolean;
+  /** 0 for the primary rule, n for the n-th additional binding. */
+  readonly bindingIndex: number;
+  /** Where the rule is declared (file relative to its import root), for messages and docs. */
+  readonly source: { readonly file: string; readonly line: number; readonly col: number };
+}
+
+/** Everything the runtime needs: the routes and the message descriptors. */
+export interface GatewayModel {
+  readonly formatVersion: 1;
+  readonly routes: readonly RouteSpec[];
+  /** protobufjs JSON descriptor of every loaded type (`Root#toJSON()`). */
+  readonly descriptor: protobuf.INamespace;
+}

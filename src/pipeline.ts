@@ -1,0 +1,176 @@
+// The ordered request pipeline, free of Fastify: match the route, assemble and encode the
+// request, call the upstream with a deadline, encode the answer or the error.
+import type { IncomingHttpHeaders } from 'node:http';
+import protobuf from 'protobufjs';
+import { Code } from './errors/codes.js';
+import { renderError, type ErrorFormat } from './errors/error-body.js';
+import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
+import type { GatewayModel } from './gateway-model.js';
+import { RouteTable } from './routing/route-table.js';
+import { compileRoute, type CompiledRoute, type TranscodeOptions } from './transcode/compiled-route.js';
+import { createCodecRegistry } from './transcode/json/codec.js';
+import { detailsToJson } from './transcode/status-details-json.js';
+import { upstreamError } from './transcode/upstream-error.js';
+import { parseGrpcTimeout } from './upstream/grpc-timeout.js';
+import { headersToMetadata, metadataToHeaders, type MetadataPolicy } from './upstream/request-metadata.js';
+import { decodeStatusDetails } from './upstream/status-details.js';
+import type { UpstreamTransport } from './upstream/transport.js';
+
+/** A request as the HTTP adapter hands it over. */
+export interface GatewayRequest {
+  readonly method: string;
+  /** Raw request target: path and query, still percent-encoded. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Uint8Array | undefined;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+}
+
+/** The answer for the HTTP adapter to write. */
+export interface GatewayReply {
+  statusCode: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+  /** Set for failures, for the access log. */
+  error?: GatewayError;
+  /** The route that served the request, for the access log. */
+  route?: CompiledRoute;
+}
+
+/** What the pipeline needs besides the model. */
+export interface PipelineOptions extends TranscodeOptions {
+  readonly errorFormat: ErrorFormat;
+  readonly defaultTimeoutMs: number;
+  readonly serviceTimeoutsMs: ReadonlyMap<string, number>;
+  readonly metadata: MetadataPolicy;
+  /** The transport for a service; every served service has one (checked at startup). */
+  readonly transportFor: (service: string) => UpstreamTransport | undefined;
+  /** Called with unexpected errors (bugs), which the client sees only as a generic 500. */
+  readonly onInternalError: (error: unknown, request: GatewayRequest) => void;
+}
+
+/** The compiled gateway: one `handle` per HTTP request. */
+export interface Pipeline {
+  readonly routes: readonly CompiledRoute[];
+  handle(request: GatewayRequest): Promise<GatewayReply>;
+}
+
+/** Compiles every route of the model into a pipeline. */
+export function createPipeline(model: GatewayModel, options: PipelineOptions): Pipeline {
+  const root = protobuf.Root.fromJSON(model.descriptor);
+  root.resolveAll();
+  const codecs = createCodecRegistry(root);
+  const table = new RouteTable<CompiledRoute>();
+  const routes = model.routes.map((spec) => compileRoute(spec, root, codecs, options));
+  for (const route of routes) table.add(route.spec.httpMethod, route.template, route);
+  const knownType = (name: string): boolean => root.lookup(name, [protobuf.Type]) !== null;
+
+  const fail = (error: GatewayError, route?: CompiledRoute): GatewayReply => {
+    const rendered = renderError(error, options.errorFormat);
+    return { statusCode: rendered.statusCode, headers: { ...rendered.headers }, body: rendered.body, error, ...(route ? { route } : {}) };
+  };
+
+  async function serve(request: GatewayRequest): Promise<GatewayReply> {
+    const queryAt = request.url.indexOf('?');
+    const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
+    const query = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
+    const match = table.match(request.method, path);
+    switch (match.kind) {
+      case 'not-found':
+        return fail(gatewayError(Code.NOT_FOUND, 'PG_ROUTE_NOT_FOUND', `no route for ${request.method} ${truncatePath(path)}`));
+      case 'method-not-allowed':
+        return fail(
+          gatewayError(Code.UNIMPLEMENTED, 'PG_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${truncatePath(path)}; allowed: ${match.allow.join(', ')}`, {
+            httpStatus: 405,
+            headers: { allow: match.allow.join(', ') },
+          }),
+        );
+      case 'bad-path':
+        return fail(badRequest('PG_BAD_PATH', '', match.message));
+      case 'found':
+        break;
+    }
+    const route = match.route;
+    const spec = route.spec;
+    if (spec.clientStreaming || spec.serverStreaming) {
+      return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_METHOD_NOT_ALLOWED', `${spec.service}/${spec.method} is a streaming method; streaming is not served yet`), route);
+    }
+    const assembled = route.assemble({
+      bindings: match.bindings,
+      query,
+      body: request.body,
+      contentType: request.headers['content-type'],
+    });
+    const transport = options.transportFor(spec.service);
+    if (transport === undefined) {
+      return fail(gatewayError(Code.UNAVAILABLE, 'PG_NO_UPSTREAM', `no upstream is configured for ${spec.service}`), route);
+    }
+    const result = await transport.unary({
+      path: spec.grpcPath,
+      message: assembled.message,
+      metadata: upstreamMetadata(request, options.metadata),
+      deadline: Date.now() + timeoutFor(request, route, options),
+      signal: request.signal,
+    });
+    const headers: Record<string, string | string[]> = {};
+    metadataToHeaders(result.headers, headers);
+    metadataToHeaders(result.trailers, headers);
+    if (!result.ok) {
+      const decoded = result.statusDetails === undefined ? undefined : decodeStatusDetails(result.statusDetails);
+      const details = decoded === undefined ? [] : detailsToJson(decoded.details, codecs, knownType);
+      const reply = fail(upstreamError(result, details), route);
+      Object.assign(reply.headers, headers);
+      return reply;
+    }
+    let body: string;
+    try {
+      body = route.encodeResponse(result.message, assembled.system);
+    } catch (cause) {
+      return fail(
+        new GatewayError(Code.INTERNAL, 'PG_UPSTREAM_BAD_RESPONSE', 'the upstream response could not be decoded', { httpStatus: 502, cause }),
+        route,
+      );
+    }
+    return { statusCode: 200, headers, body, route };
+  }
+
+  return {
+    routes,
+    async handle(request) {
+      try {
+        return await serve(request);
+      } catch (error) {
+        if (error instanceof GatewayError) return fail(error);
+        options.onInternalError(error, request);
+        return fail(gatewayError(Code.INTERNAL, 'PG_INTERNAL', `internal error (request id ${request.requestId})`));
+      }
+    },
+  };
+}
+
+/** Route deadline (proto option) → service (config) → default; a client's grpc-timeout may only shorten it. */
+function timeoutFor(request: GatewayRequest, route: CompiledRoute, options: PipelineOptions): number {
+  const limit = route.spec.timeoutMs ?? options.serviceTimeoutsMs.get(route.spec.service) ?? options.defaultTimeoutMs;
+  const header = request.headers['grpc-timeout'];
+  if (header === undefined) return limit;
+  const asked = parseGrpcTimeout(Array.isArray(header) ? header[0] ?? '' : header);
+  if (asked === undefined) {
+    throw badRequest('PG_BAD_HEADER', 'grpc-timeout', 'header grpc-timeout is malformed; write it as digits and a unit, e.g. 500m or 2S');
+  }
+  return Math.min(asked, limit);
+}
+
+function upstreamMetadata(request: GatewayRequest, policy: MetadataPolicy): Array<[string, string | Buffer]> {
+  const metadata = headersToMetadata(request.headers, policy);
+  if (request.headers['x-request-id'] !== request.requestId) {
+    for (let i = metadata.length - 1; i >= 0; i--) if (metadata[i]![0] === 'x-request-id') metadata.splice(i, 1);
+    metadata.push(['x-request-id', request.requestId]);
+  }
+  return metadata;
+}
+
+function truncatePath(path: string): string {
+  return path.length > 128 ? `${path.slice(0, 128)}…` : path;
+}

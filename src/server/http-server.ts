@@ -1,0 +1,143 @@
+// The only Fastify code on the request path: hands each request to the pipeline and writes
+// its reply; errors Fastify or Node's HTTP parser raise get the same JSON error shape.
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { Code } from '../errors/codes.js';
+import { renderError, type ErrorFormat } from '../errors/error-body.js';
+import { gatewayError, GatewayError } from '../errors/gateway-error.js';
+import type { Pipeline } from '../pipeline.js';
+import { requestIdFor } from './request-id.js';
+
+/** Limits and formats the HTTP layer enforces. */
+export interface HttpServerOptions {
+  readonly maxBodyBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly maxUrlBytes: number;
+  readonly errorFormat: ErrorFormat;
+  readonly accessLog: boolean;
+}
+
+const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** A Fastify instance that serves every route of the pipeline (not yet listening). */
+export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions, logger: Logger): FastifyInstance {
+  const errorResponse = (error: GatewayError) => renderError(error, options.errorFormat);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    serverFactory: (handler) => {
+      const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes }, handler);
+      return server;
+    },
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => writeClientError(error, socket, errorResponse),
+    frameworkErrors: (error, _request, reply) => {
+      const rendered = errorResponse(gatewayError(Code.INVALID_ARGUMENT, 'PG_BAD_PATH', `malformed request: ${error.message}`));
+      void (reply as FastifyReply).code(rendered.statusCode).type('application/json').send(rendered.body);
+    },
+  });
+
+  const customMethods = [...new Set(pipeline.routes.map((route) => route.spec.httpMethod))].filter(
+    (method) => !STANDARD_METHODS.includes(method),
+  );
+  for (const method of customMethods) {
+    if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
+
+  // The pipeline reads bodies as bytes and checks the media type itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    let gateway: GatewayError;
+    if (status === 413) {
+      gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_BODY_TOO_LARGE', `request body is larger than ${options.maxBodyBytes} bytes`, { httpStatus: 413 });
+    } else if (status >= 400 && status < 500) {
+      gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_MALFORMED_REQUEST', 'the request could not be read', { httpStatus: status });
+    } else {
+      logger.error({ err: error, requestId: request.headers['x-request-id'] }, 'unexpected error in the HTTP layer');
+      gateway = gatewayError(Code.INTERNAL, 'PG_INTERNAL', 'internal error');
+    }
+    const rendered = errorResponse(gateway);
+    void reply.code(rendered.statusCode).headers(rendered.headers).type('application/json').send(rendered.body);
+  });
+
+  app.route({
+    method: [...STANDARD_METHODS, ...customMethods],
+    url: '*',
+    handler: async (request, reply) => {
+      const started = performance.now();
+      const raw = request.raw;
+      const requestId = requestIdFor(raw.headers['x-request-id']);
+      const url = raw.url ?? '/';
+      let result;
+      if (url.length > options.maxUrlBytes) {
+        const rendered = errorResponse(
+          gatewayError(Code.INVALID_ARGUMENT, 'PG_URI_TOO_LONG', `request URL is longer than ${options.maxUrlBytes} bytes`, { httpStatus: 414 }),
+        );
+        result = { statusCode: rendered.statusCode, headers: {}, body: rendered.body };
+      } else {
+        const abort = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) abort.abort();
+        });
+        result = await pipeline.handle({
+          method: raw.method ?? 'GET',
+          url,
+          headers: raw.headers,
+          body: request.body as Buffer | undefined,
+          signal: abort.signal,
+          requestId,
+        });
+      }
+      result.headers['x-request-id'] = requestId;
+      if (options.accessLog) {
+        logger.info(
+          {
+            requestId,
+            method: raw.method,
+            route: 'route' in result && result.route ? result.route.spec.template : undefined,
+            rpc: 'route' in result && result.route ? result.route.spec.grpcPath : undefined,
+            status: result.statusCode,
+            grpcCode: 'error' in result && result.error ? result.error.code : 0,
+            reason: 'error' in result && result.error ? result.error.reason : undefined,
+            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+          },
+          'request',
+        );
+      }
+      return reply.code(result.statusCode).headers(result.headers).type('application/json').send(result.body);
+    },
+  });
+  return app;
+}
+
+/** Node's HTTP parser failed before any route ran: answer with the JSON error shape and close. */
+function writeClientError(
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+  render: (error: GatewayError) => { statusCode: number; body: string },
+): void {
+  if (!socket.writable || (error.code === 'ECONNRESET' && socket.destroyed)) {
+    socket.destroy();
+    return;
+  }
+  let gateway: GatewayError;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_HEADERS_TOO_LARGE', 'request headers are too large', { httpStatus: 431 });
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    gateway = gatewayError(Code.DEADLINE_EXCEEDED, 'PG_MALFORMED_REQUEST', 'the request was not received in time', { httpStatus: 408 });
+  } else {
+    gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_MALFORMED_REQUEST', 'malformed HTTP request');
+  }
+  const { statusCode, body } = render(gateway);
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode] ?? 'Error'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,107 @@
+// Starts a gateway from a validated config: builds (or reads) the model, checks that every
+// served service has an upstream, compiles the pipeline, and listens.
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildModel } from '../../codegen/build-model.js';
+import { readGeneratedModel } from '../../codegen/generated-output.js';
+import { parseDurationMs } from '../config/duration.js';
+import type { GatewayConfig } from '../config/config-schema.js';
+import type { GatewayModel } from '../gateway-model.js';
+import { createPipeline, type Pipeline } from '../pipeline.js';
+import { createMetadataPolicy } from '../upstream/request-metadata.js';
+import { UpstreamRegistry } from '../upstream/upstream-registry.js';
+import { createAdminServer } from './admin-server.js';
+import { createHttpServer } from './http-server.js';
+
+/** A listening gateway. */
+export interface RunningGateway {
+  readonly port: number;
+  readonly adminPort: number | undefined;
+  readonly pipeline: Pipeline;
+  /** Stops accepting, lets in-flight requests finish, closes upstream channels. */
+  close(): Promise<void>;
+}
+
+/** A startup problem that is the user's to fix (message says what and how). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/** Loads the model the config points at: generated output, or protos built in memory. */
+export async function loadModel(config: GatewayConfig): Promise<GatewayModel> {
+  if (config.protos.generated !== undefined) return readGeneratedModel(config.protos.generated);
+  if (config.protos.files.length === 0) {
+    throw new StartupError('no protos to serve: give --proto FILE (with --proto-path DIR) or --generated DIR');
+  }
+  return buildModel({ protoPaths: config.protos.paths, protoFiles: config.protos.files }).model;
+}
+
+/** Builds everything and listens on the configured ports. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const model = await loadModel(config);
+  const upstreams = new UpstreamRegistry(config.upstreams, {
+    size: config.upstream.channels,
+    maxReceiveMessageBytes: config.upstream.maxResponseBytes,
+  });
+  const services = [...new Set(model.routes.map((route) => route.service))];
+  const missing = services.filter((service) => upstreams.transportFor(service) === undefined);
+  if (missing.length > 0) {
+    await upstreams.close();
+    throw new StartupError(
+      `no upstream for ${missing.join(', ')} (add --upstream ${missing[0]}=HOST:PORT, or --upstream '*=HOST:PORT' for every service)`,
+    );
+  }
+  for (const route of model.routes) {
+    if (route.clientStreaming || route.serverStreaming) {
+      logger.warn({ rpc: route.grpcPath }, 'streaming methods are not served yet; this route answers 501');
+    }
+  }
+  const serviceTimeoutsMs = new Map(Object.entries(config.timeouts.services).map(([service, text]) => [service, parseDurationMs(text)!]));
+  const pipeline = createPipeline(model, {
+    errorFormat: config.errors.format,
+    ignoreUnknownFields: config.json.unknownFields === 'ignore',
+    emitDefaults: config.json.emitDefaults,
+    maxJsonDepth: config.json.maxDepth,
+    defaultTimeoutMs: parseDurationMs(config.timeouts.default)!,
+    serviceTimeoutsMs,
+    metadata: createMetadataPolicy(config.metadata.forwardHeaders),
+    transportFor: (service) => upstreams.transportFor(service),
+    onInternalError: (error, request) => logger.error({ err: error, requestId: request.requestId }, 'internal error'),
+  });
+  const app = createHttpServer(
+    pipeline,
+    {
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxHeaderBytes: config.limits.maxHeaderBytes,
+      maxUrlBytes: config.limits.maxUrlBytes,
+      errorFormat: config.errors.format,
+      accessLog: config.log.access,
+    },
+    logger,
+  );
+  let admin: FastifyInstance | undefined;
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+    if (config.server.adminPort !== undefined) {
+      admin = createAdminServer({ ready: () => app.server.listening });
+      await admin.listen({ host: config.server.host, port: config.server.adminPort });
+    }
+  } catch (error) {
+    await app.close();
+    await upstreams.close();
+    throw new StartupError(`cannot listen: ${(error as Error).message}`);
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const adminPort = admin ? (admin.server.address() as AddressInfo).port : undefined;
+  logger.info({ port, adminPort, routes: model.routes.length, services }, 'protogate listening');
+  return {
+    port,
+    adminPort,
+    pipeline,
+    async close() {
+      await Promise.all([app.close(), admin?.close()]);
+      await upstreams.close();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// Resolves query parameter names (`a.b.c`, json or proto names per segment) to request fields,
+// once per distinct name per route: the result is cached, so steady traffic does no type walks.
+import protobuf from 'protobufjs';
+import { badRequest, type GatewayError } from '../errors/gateway-error.js';
+import { jsonNameOf } from './json/field-info.js';
+import { truncate } from './query-string.js';
+
+/** A query parameter that binds a request field. */
+export interface QueryField {
+  /** Proto field names from the request message down to the leaf. */
+  readonly protoPath: readonly string[];
+  readonly repeated: boolean;
+}
+
+/** What a parameter name resolves to: a field, a field bound elsewhere (ignored), or an error. */
+export type QueryResolution = QueryField | 'ignored' | GatewayError;
+
+/** Message types whose JSON form is a string or scalar, so a query value can carry them. */
+const SCALAR_FORM_TYPES = new Set([
+  '.google.protobuf.Timestamp',
+  '.google.protobuf.Duration',
+  '.google.protobuf.FieldMask',
+  '.google.protobuf.DoubleValue',
+  '.google.protobuf.FloatValue',
+  '.google.protobuf.Int64Value',
+  '.google.protobuf.UInt64Value',
+  '.google.protobuf.Int32Value',
+  '.google.protobuf.UInt32Value',
+  '.google.protobuf.BoolValue',
+  '.google.protobuf.StringValue',
+  '.google.protobuf.BytesValue',
+]);
+
+const MAX_CACHED_NAMES = 1024;
+
+/** Per-route resolver of query parameter names. */
+export class QueryFieldResolver {
+  private readonly cache = new Map<string, QueryResolution>();
+
+  /**
+   * @param request the request message type
+   * @param boundElsewhere proto paths bound by the path template or the body field; `'*'` when the
+   *        whole message is the body (then every field is bound elsewhere)
+   */
+  constructor(
+    private readonly request: protobuf.Type,
+    private readonly boundElsewhere: ReadonlySet<string> | '*',
+  ) {}
+
+  resolve(name: string): QueryResolution {
+    let result = this.cache.get(name);
+    if (result === undefined) {
+      result = this.walk(name);
+      // Bound the cache: names are client-chosen, and errors need not be remembered.
+      if (this.cache.size < MAX_CACHED_NAMES) this.cache.set(name, result);
+    }
+    return result;
+  }
+
+  private walk(name: string): QueryResolution {
+    const segments = name.split('.');
+    const protoPath: string[] = [];
+    let type = this.request;
+    for (let i = 0; i < segments.length; i++) {
+      const field = findField(type, segments[i]!);
+      if (field === undefined) return unknownParameter(name);
+      protoPath.push(field.name);
+      const last = i === segments.length - 1;
+      const message = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+      if (!last) {
+        if (message === undefined || field.repeated || field.map) return unknownParameter(name);
+        if (this.isBoundElsewhere(protoPath)) return 'ignored';
+        type = message;
+        continue;
+      }
+      if (this.isBoundElsewhere(protoPath)) return 'ignored';
+      if (field.map || (message !== undefined && !SCALAR_FORM_TYPES.has(message.fullName))) {
+        return badRequest(
+          'PG_UNKNOWN_QUERY_PARAM',
+          name,
+          `query parameter "${truncate(name)}" names a ${field.map ? 'map' : 'message'} field; query parameters bind scalar fields (use a.b.c for sub-fields)`,
+        );
+      }
+      return { protoPath, repeated: field.repeated };
+    }
+    return unknownParameter(name);
+  }
+
+  private isBoundElsewhere(protoPath: readonly string[]): boolean {
+    return this.boundElsewhere === '*' || this.boundElsewhere.has(protoPath.join('.'));
+  }
+}
+
+function findField(type: protobuf.Type, name: string): protobuf.Field | undefined {
+  const byProtoName = type.fields[name];
+  if (byProtoName) return byProtoName;
+  return type.fieldsArray.find((field) => jsonNameOf(field) === name);
+}
+
+function unknownParameter(name: string): GatewayError {
+  return badRequest('PG_UNKNOWN_QUERY_PARAM', name, `query parameter "${truncate(name)}" names no field of the request`);
+}

@@ -1,0 +1,36 @@
+// Splits a raw query string into decoded name/value pairs (DESIGN §4: `+` is a space, as
+// browsers' URLSearchParams and HTML forms encode it; a literal plus arrives as %2B).
+import { badRequest } from '../errors/gateway-error.js';
+
+/** Decoded query parameters in order of appearance. */
+export type QueryPairs = Array<readonly [name: string, value: string]>;
+
+/** Parses `a=1&b.c=x+y` into pairs; malformed percent-encoding is a 400 naming the parameter. */
+export function parseQueryString(query: string): QueryPairs {
+  const pairs: QueryPairs = [];
+  if (query === '') return pairs;
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    const name = decodeComponent(rawName, rawName);
+    pairs.push([name, decodeComponent(rawValue, name)]);
+  }
+  return pairs;
+}
+
+function decodeComponent(raw: string, parameter: string): string {
+  const spaced = raw.includes('+') ? raw.replace(/\+/g, ' ') : raw;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    throw badRequest('PG_BAD_QUERY_PARAM', parameter, `query parameter "${truncate(parameter)}" has malformed percent-encoding`);
+  }
+}
+
+/** Shortens user input quoted in error messages. */
+export function truncate(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

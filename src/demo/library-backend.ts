@@ -1,0 +1,169 @@
+// The demo upstream: a real gRPC server (grpc-js) for library.v1.LibraryService over the
+// in-memory LibraryStore. Integration tests, the e2e demo and the benchmarks put the gateway
+// in front of it. Run directly: `node --import tsx src/demo/library-backend.ts` (PORT env,
+// default 50051).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import { LibraryError, seededLibraryStore, type LibraryStore, type Message } from './library-store.js';
+
+/** Fully-qualified name of the demo service. */
+export const LIBRARY_SERVICE = 'library.v1.LibraryService';
+
+/** The demo proto, relative to the protos directory. */
+export const LIBRARY_PROTO = 'library/v1/library.proto';
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The bundled protos directory: `<project root>/protos`, found from src/ and dist/src/ alike. */
+export const protosDir = path.join(findProjectRoot(path.dirname(fileURLToPath(import.meta.url))), 'protos');
+
+/** Loads the demo proto and what it imports from `protos/`, as a resolved protobufjs Root. */
+export function loadLibraryRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(protosDir, target));
+  root.loadSync([LIBRARY_PROTO, 'google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true };
+
+function codec(type: protobuf.Type): { serialize: (value: Message) => Buffer; deserialize: (bytes: Buffer) => Message } {
+  return {
+    serialize: (value) => Buffer.from(type.encode(type.fromObject(value)).finish()),
+    deserialize: (bytes) => type.toObject(type.decode(bytes), TO_OBJECT),
+  };
+}
+
+/**
+ * A grpc-js service definition for LibraryService whose messages are protobufjs plain objects
+ * (snake_case keys, int64 and enums as strings). Serves both `Server.addService` and
+ * `makeGenericClientConstructor`.
+ */
+export function libraryServiceDefinition(root: protobuf.Root = loadLibraryRoot()): grpc.ServiceDefinition {
+  const service = root.lookupService(LIBRARY_SERVICE);
+  const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const request = codec(method.resolvedRequestType!);
+    const response = codec(method.resolvedResponseType!);
+    definition[method.name] = {
+      path: `/${LIBRARY_SERVICE}/${method.name}`,
+      originalName: method.name,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: request.serialize,
+      requestDeserialize: request.deserialize,
+      responseSerialize: response.serialize,
+      responseDeserialize: response.deserialize,
+    };
+  }
+  return definition;
+}
+
+// Builds the error grpc-js sends: status, message, and the google.rpc.Status (details packed
+// as Any) in the `grpc-status-details-bin` trailer, where gRPC's rich error model puts it.
+function toServiceError(root: protobuf.Root, error: LibraryError): Partial<grpc.ServiceError> {
+  const Status = root.lookupType('google.rpc.Status');
+  const details = error.details.map((detail) => {
+    const type = root.lookupType(detail.type);
+    return { type_url: `type.googleapis.com/${detail.type}`, value: type.encode(type.fromObject(detail.value)).finish() };
+  });
+  const metadata = new grpc.Metadata();
+  const status = Status.encode(Status.fromObject({ code: error.code, message: error.message, details })).finish();
+  metadata.set('grpc-status-details-bin', Buffer.from(status));
+  return { code: error.code, details: error.message, metadata };
+}
+
+type Handler = (request: Message) => Message;
+
+function handlers(store: LibraryStore): Record<string, Handler> {
+  return {
+    ListShelves: (r) => store.listShelves(r),
+    GetShelf: (r) => store.getShelf(r),
+    CreateShelf: (r) => store.createShelf(r),
+    DeleteShelf: (r) => store.deleteShelf(r),
+    ListBooks: (r) => store.listBooks(r),
+    GetBook: (r) => store.getBook(r),
+    CreateBook: (r) => store.createBook(r),
+    UpdateBook: (r) => store.updateBook(r),
+    DeleteBook: (r) => store.deleteBook(r),
+    CheckoutBook: (r) => store.checkoutBook(r),
+  };
+}
+
+function implementation(root: protobuf.Root, store: LibraryStore): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [name, handle] of Object.entries(handlers(store))) {
+    impl[name] = ((call: grpc.ServerUnaryCall<Message, Message>, callback: grpc.sendUnaryData<Message>) => {
+      try {
+        callback(null, handle(call.request));
+      } catch (error) {
+        if (error instanceof LibraryError) callback(toServiceError(root, error));
+        else callback({ code: grpc.status.INTERNAL, details: 'internal error' });
+      }
+    }) as grpc.handleUnaryCall<Message, Message>;
+  }
+  return impl;
+}
+
+/** Options for {@link startLibraryBackend}. */
+export interface LibraryBackendOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to bind; loopback by default. */
+  host?: string;
+  /** Clock for create/update times and loan due dates (tests pin it). */
+  now?: () => number;
+}
+
+/** A running demo backend. */
+export interface LibraryBackend {
+  /** The bound port. */
+  port: number;
+  /** Stops accepting calls, lets running ones finish briefly, then closes. */
+  close(): Promise<void>;
+}
+
+/** Starts a LibraryService gRPC server with the seeded in-memory library. */
+export async function startLibraryBackend(options: LibraryBackendOptions = {}): Promise<LibraryBackend> {
+  const { port = 0, host = '127.0.0.1', now = Date.now } = options;
+  const root = loadLibraryRoot();
+  const server = new grpc.Server();
+  server.addService(libraryServiceDefinition(root), implementation(root, seededLibraryStore(now)));
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const boundPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+  });
+  return {
+    port: boundPort,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 1000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const host = process.env['HOST'] ?? '127.0.0.1';
+  const backend = await startLibraryBackend({ port: Number(process.env['PORT'] ?? 50051), host });
+  console.log(`library backend (${LIBRARY_SERVICE}) listening on ${host}:${backend.port}`);
+  const stop = (): void => void backend.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -5,6 +5,7 @@
 import protobuf from 'protobufjs';
 import { createCodecRegistry, type JsonReadOptions, type JsonWriteOptions } from '../../src/transcode/json/codec.js';
 import { parseJson } from '../../src/transcode/json/json-parser.js';
+import { UnrepresentableError } from '../../src/transcode/json/scalar-types.js';
 
 const protosDir = process.env['PROTOGATE_CONFORMANCE_PROTOS'];
 if (protosDir === undefined || protosDir === '') {
@@ -46,17 +47,26 @@ function message(e: unknown): string {
 function answer(req: ConformanceRequest): Result {
   if (req.message_type === 'conformance.FailureSet') return { protobuf_payload: new Uint8Array(0) };
   if (req.message_type !== PROTO3) return { skipped: 'only proto3 messages are supported' };
-  const type = root.lookupType(PROTO3);
   const codec = codecs.codec(PROTO3);
   let bytes: Uint8Array;
   if (req.payload === 'protobuf_payload') {
     bytes = req.protobuf_payload ?? new Uint8Array(0);
+    let json: string;
     try {
-      // Binary input: protobufjs checks the wire format (binary is not what protogate transcodes).
-      const decoded = type.decode(bytes);
-      if (req.requested_output_format === WIRE_PROTOBUF) return { protobuf_payload: type.encode(decoded).finish() };
+      json = codec.toJson(bytes, canonical);
     } catch (e) {
-      return { parse_error: message(e) };
+      // Malformed protobuf is a parse error; a valid message without a JSON form is not.
+      if (!(e instanceof UnrepresentableError)) return { parse_error: message(e) };
+      if (req.requested_output_format === WIRE_JSON) return { serialize_error: message(e) };
+      return { skipped: 'binary round trip of a message without a JSON form' };
+    }
+    if (req.requested_output_format === WIRE_JSON) return { json_payload: json };
+    if (req.requested_output_format !== WIRE_PROTOBUF) return { skipped: 'only protobuf and JSON output are supported' };
+    // Binary → binary goes through our own codecs both ways: protobuf → JSON → protobuf.
+    try {
+      return { protobuf_payload: codec.encodeToBytes(parseJson(json), strict) };
+    } catch (e) {
+      return { runtime_error: `round trip failed: ${message(e)}` };
     }
   } else if (req.payload === 'json_payload') {
     try {
@@ -77,7 +87,7 @@ function answer(req: ConformanceRequest): Result {
   }
 }
 
-let pending = Buffer.alloc(0);
+let pending: Buffer = Buffer.alloc(0);
 process.stdin.on('data', (chunk: Buffer) => {
   pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
   while (pending.length >= 4) {

@@ -205,7 +205,7 @@ function repeatedWriter(field: protobuf.Field, kind: ElementKind): FieldWriter {
   const id = field.id;
   const tag = ((id << 3) | kind.wireType) >>> 0;
   const packedTag = ((id << 3) | 2) >>> 0;
-  if (kind.packable) {
+  if (kind.packable && field.packed) {
     // Packed: one length-delimited run of untagged values (the proto3 default).
     const st = scalarTypes[field.type];
     const info = field.resolvedType instanceof protobuf.Enum ? enumInfo(field.resolvedType) : undefined;

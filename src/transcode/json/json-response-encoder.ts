@@ -2,7 +2,7 @@
 // Compiled once per message: a field-number table of readers and, in declaration order, one
 // emitter per field; output is built by string concatenation.
 import protobuf from 'protobufjs';
-import { readBytesView, scalarTypes, type ScalarType } from './scalar-types.js';
+import { readBytesView, readInt32, readUint32, scalarTypes, skipField, WireFormatError, type ScalarType } from './scalar-types.js';
 import { enumInfo, fullNameOf, hasImplicitPresence, jsonNameOf, mapKeyType } from './field-info.js';
 import type { CodecInternals, CodecLookup, JsonWriteOptions } from './codec.js';
 
@@ -25,7 +25,7 @@ interface FieldPlan {
   readonly jsonName: string;
   /** `"jsonName":` */
   readonly prefix: string;
-  read(r: Reader, wireType: number, slots: Slots): void;
+  read(r: Reader, tag: number, slots: Slots): void;
   /** JSON text, or undefined when the field is not emitted. */
   emit(x: unknown, opts: JsonWriteOptions): string | undefined;
   /** JSON of the field when asked for it alone (`response_body`). */
@@ -67,7 +67,7 @@ function elementPlan(field: protobuf.Field, lookup: CodecLookup): ElementPlan {
     return {
       wireType: 0,
       packable: true,
-      read: (r) => r.int32(),
+      read: (r) => readInt32(r),
       toJson: (x, opts) => info.toJson(x as number, opts.enumsAsInts),
       missing: 0,
     };
@@ -127,12 +127,12 @@ export function compileMessageEncoder(type: protobuf.Type, lookup: CodecLookup):
     const r = new protobuf.Reader(bytes);
     const slots: Slots = new Array(count);
     while (r.pos < r.len) {
-      const tag = r.uint32();
+      const tag = readUint32(r);
       const no = tag >>> 3;
-      if (no === 0) throw new Error('invalid field number 0');
+      if (no === 0) throw new WireFormatError('invalid field number 0');
       const plan = no < 4096 ? byNumber[no] : byNumberMap.get(no);
-      if (plan === undefined) r.skipType(tag & 7);
-      else plan.read(r, tag & 7, slots);
+      if (plan === undefined) skipField(r, tag);
+      else plan.read(r, tag, slots);
     }
     return slots;
   }
@@ -176,8 +176,8 @@ function fieldPlan(field: protobuf.Field, index: number, lookup: CodecLookup, si
     const inOneof = field.partOf !== null && field.partOf !== undefined;
     return {
       ...base,
-      read(r, wt, slots) {
-        if (wt !== 2) return void r.skipType(wt);
+      read(r, tag, slots) {
+        if ((tag & 7) !== 2) return skipField(r, tag);
         const view = readBytesView(r);
         const prev = slots[index] as Uint8Array[] | undefined;
         // A message field seen twice is merged: concatenated encodings parse as the merge.
@@ -203,8 +203,8 @@ function fieldPlan(field: protobuf.Field, index: number, lookup: CodecLookup, si
   const wireType = el.wireType;
   return {
     ...base,
-    read(r, wt, slots) {
-      if (wt !== wireType) return void r.skipType(wt);
+    read(r, tag, slots) {
+      if ((tag & 7) !== wireType) return skipField(r, tag);
       slots[index] = el.read(r);
       clear?.(slots);
     },
@@ -232,18 +232,19 @@ function repeatedPlan(el: ElementPlan, index: number): Pick<FieldPlan, 'read' | 
     return `${out}]`;
   };
   return {
-    read(r, wt, slots) {
+    read(r, tag, slots) {
+      const wt = tag & 7;
       let list = slots[index] as unknown[] | undefined;
       if (list === undefined) slots[index] = list = [];
       if (wt === 2 && packable) {
-        const end = r.uint32() + r.pos;
-        if (end > r.len) throw new Error('index out of range');
+        const end = readUint32(r) + r.pos;
+        if (end > r.len) throw new WireFormatError('packed field overruns the message');
         while (r.pos < end) list.push(el.read(r));
-        if (r.pos !== end) throw new Error('packed field overruns its length');
+        if (r.pos !== end) throw new WireFormatError('packed field overruns its length');
       } else if (wt === wireType) {
         list.push(el.read(r));
       } else {
-        r.skipType(wt);
+        skipField(r, tag);
       }
     },
     emit(x, opts) {
@@ -258,6 +259,8 @@ function mapPlan(field: protobuf.Field, index: number, lookup: CodecLookup): Pic
   const keyType = scalarOf(mapKeyType(field), field);
   const value = elementPlan(field, lookup);
   const keyDefault = keyType.read(new protobuf.Reader(defaultBytes(keyType)));
+  const keyTag = (1 << 3) | keyType.wireType;
+  const valueTag = (2 << 3) | value.wireType;
   const emitAlone = (x: unknown, opts: JsonWriteOptions): string => {
     const entries = x as Map<string, unknown> | undefined;
     if (entries === undefined) return '{}';
@@ -266,18 +269,17 @@ function mapPlan(field: protobuf.Field, index: number, lookup: CodecLookup): Pic
     return `${out}}`;
   };
   return {
-    read(r, wt, slots) {
-      if (wt !== 2) return void r.skipType(wt);
+    read(r, tag, slots) {
+      if ((tag & 7) !== 2) return skipField(r, tag);
       const entry = new protobuf.Reader(readBytesView(r));
       let k = keyDefault;
       let v = value.missing;
       while (entry.pos < entry.len) {
-        const tag = entry.uint32();
-        const no = tag >>> 3;
-        const t = tag & 7;
-        if (no === 1 && t === keyType.wireType) k = keyType.read(entry);
-        else if (no === 2 && t === value.wireType) v = value.read(entry);
-        else entry.skipType(t);
+        const t = readUint32(entry);
+        if (t === keyTag) k = keyType.read(entry);
+        else if (t === valueTag) v = value.read(entry);
+        else if (t >>> 3 === 0) throw new WireFormatError('invalid field number 0');
+        else skipField(entry, t);
       }
       let entries = slots[index] as Map<string, unknown> | undefined;
       if (entries === undefined) slots[index] = entries = new Map();

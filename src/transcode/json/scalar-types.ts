@@ -136,6 +136,72 @@ function bigToInt64(n: bigint, min: bigint, max: bigint, v: JsonValue, type: str
   return { low: Number(u & 0xffffffffn), high: Number(u >> 32n) };
 }
 
+/** Malformed protobuf input (truncated data, bad varint, bad wire type, invalid UTF-8). */
+export class WireFormatError extends Error {}
+
+/** A valid message that has no JSON form (e.g. a Duration out of range, a FieldMask path that does not round-trip). */
+export class UnrepresentableError extends Error {}
+
+/** Reads a varint of up to 10 bytes and keeps its low 32 bits (as protobuf does for 32-bit fields). */
+export function readUint32(r: Reader): number {
+  const buf = r.buf;
+  let pos = r.pos;
+  let b = buf[pos++] as number;
+  if (b < 0x80 && pos <= r.len) {
+    r.pos = pos;
+    return b;
+  }
+  return readVarint64(r)[0];
+}
+
+/** Reads an int32 varint (negative values are 10-byte varints). */
+export function readInt32(r: Reader): number {
+  return readUint32(r) | 0;
+}
+
+/** Skips the value of a field (given its tag), checking group nesting and bounds. */
+export function skipField(r: Reader, tag: number): void {
+  const wireType = tag & 7;
+  switch (wireType) {
+    case 0:
+      readVarint64(r);
+      return;
+    case 1:
+      advance(r, 8);
+      return;
+    case 2:
+      advance(r, readUint32(r));
+      return;
+    case 5:
+      advance(r, 4);
+      return;
+    case 3:
+      for (;;) {
+        if (r.pos >= r.len) throw new WireFormatError('unterminated group');
+        const inner = readUint32(r);
+        if (inner >>> 3 === 0) throw new WireFormatError('invalid field number 0');
+        if ((inner & 7) === 4) {
+          if (inner >>> 3 !== tag >>> 3) throw new WireFormatError('mismatched group end tag');
+          return;
+        }
+        skipField(r, inner);
+      }
+    default:
+      throw new WireFormatError(`invalid wire type ${wireType}`);
+  }
+}
+
+function advance(r: Reader, n: number): void {
+  if (r.pos + n > r.len) throw new WireFormatError('field overruns the message');
+  r.pos += n;
+}
+
+/** Reads a bool varint: any non-zero 64-bit value is true. */
+export function readBool(r: Reader): boolean {
+  const [lo, hi] = readVarint64(r);
+  return lo !== 0 || hi !== 0;
+}
+
 /** Reads a varint as two 32-bit halves (protobufjs would go through a double without `long`). */
 function readVarint64(r: Reader): [number, number] {
   const buf = r.buf;
@@ -157,11 +223,11 @@ function readVarint64(r: Reader): [number, number] {
     hi |= (b & 0x7f) << shift;
     if (b < 0x80) return finishVarint(r, pos, lo, hi);
   }
-  throw new Error('invalid varint encoding');
+  throw new WireFormatError('invalid varint encoding');
 }
 
 function finishVarint(r: Reader, pos: number, lo: number, hi: number): [number, number] {
-  if (pos > r.len) throw new Error('index out of range');
+  if (pos > r.len) throw new WireFormatError('truncated varint');
   r.pos = pos;
   return [lo >>> 0, hi >>> 0];
 }
@@ -248,10 +314,10 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /** Reads a length-delimited field as a view into the reader's buffer. */
 export function readBytesView(r: Reader): Uint8Array {
-  const len = r.uint32();
+  const len = readUint32(r);
   const start = r.pos;
   const end = start + len;
-  if (end > r.len) throw new Error('index out of range');
+  if (end > r.len) throw new WireFormatError('length-delimited field overruns the message');
   r.pos = end;
   return r.buf.subarray(start, end);
 }
@@ -273,7 +339,7 @@ export function readString(r: Reader): string {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new Error('invalid UTF-8 in a string field');
+    throw new WireFormatError('invalid UTF-8 in a string field');
   }
 }
 
@@ -375,10 +441,10 @@ const uint32Range = int32Range(0, 4294967295, 'uint32');
 
 /** Every scalar type of proto3, by its .proto name. */
 export const scalarTypes: Readonly<Record<string, ScalarType>> = {
-  int32: int32Type('int32', 0, int32Range32, (w, x) => w.int32(x), (r) => r.int32()),
-  sint32: int32Type('sint32', 0, int32Range(-2147483648, 2147483647, 'sint32'), (w, x) => w.sint32(x), (r) => r.sint32()),
+  int32: int32Type('int32', 0, int32Range32, (w, x) => w.int32(x), (r) => readInt32(r)),
+  sint32: int32Type('sint32', 0, int32Range(-2147483648, 2147483647, 'sint32'), (w, x) => w.sint32(x), (r) => { const n = readUint32(r); return (n >>> 1) ^ -(n & 1); }),
   sfixed32: int32Type('sfixed32', 5, int32Range(-2147483648, 2147483647, 'sfixed32'), (w, x) => w.sfixed32(x), (r) => r.sfixed32()),
-  uint32: int32Type('uint32', 0, uint32Range, (w, x) => w.uint32(x), (r) => r.uint32()),
+  uint32: int32Type('uint32', 0, uint32Range, (w, x) => w.uint32(x), (r) => readUint32(r)),
   fixed32: int32Type('fixed32', 5, int32Range(0, 4294967295, 'fixed32'), (w, x) => w.fixed32(x), (r) => r.fixed32()),
   int64: int64Type('int64', 0, false, (w, x) => w.int64(x as never), (r) => signedDecimal(...readVarint64(r))),
   sint64: int64Type('sint64', 0, false, (w, x) => w.sint64(x as never), (r) => zigzagDecimal(...readVarint64(r))),
@@ -425,7 +491,7 @@ export const scalarTypes: Readonly<Record<string, ScalarType>> = {
     },
     isDefault: (x) => x === false,
     write: (w, x) => w.bool(x as boolean),
-    read: (r) => r.bool(),
+    read: (r) => readBool(r),
     toJson: (x) => (x ? 'true' : 'false'),
     toKey: (x) => (x ? 'true' : 'false'),
     defaultJson: 'false',

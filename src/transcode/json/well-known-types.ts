@@ -4,7 +4,20 @@
 import protobuf from 'protobufjs';
 import { badRequest } from '../../errors/gateway-error.js';
 import { JsonNumber, type JsonValue } from './json-parser.js';
-import { readBytesView, readInt64Number, readString, scalarTypes, show, ValueError, type ScalarType } from './scalar-types.js';
+import {
+  readBool,
+  readBytesView,
+  readInt32,
+  readInt64Number,
+  readString,
+  readUint32,
+  scalarTypes,
+  show,
+  skipField,
+  UnrepresentableError,
+  ValueError,
+  type ScalarType,
+} from './scalar-types.js';
 import { isJsonObject } from './json-request-decoder.js';
 import { joinPath, type CodecLookup, type JsonReadOptions, type JsonWriteOptions } from './codec.js';
 
@@ -44,10 +57,10 @@ function readSecondsNanos(bytes: Uint8Array): [number, number] {
   let seconds = 0;
   let nanos = 0;
   while (r.pos < r.len) {
-    const tag = r.uint32();
+    const tag = readUint32(r);
     if (tag === 8) seconds = readInt64Number(r);
-    else if (tag === 16) nanos = r.int32();
-    else r.skipType(tag & 7);
+    else if (tag === 16) nanos = readInt32(r);
+    else skipField(r, tag);
   }
   return [seconds, nanos];
 }
@@ -77,8 +90,8 @@ const timestamp: SpecialWellKnownType = {
   },
   toJson(bytes) {
     const [seconds, nanos] = readSecondsNanos(bytes);
-    if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) throw new Error('Timestamp seconds out of range');
-    if (nanos < 0 || nanos > 999999999) throw new Error('Timestamp nanos out of range');
+    if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) throw new UnrepresentableError('Timestamp seconds out of range');
+    if (nanos < 0 || nanos > 999999999) throw new UnrepresentableError('Timestamp nanos out of range');
     const iso = new Date(seconds * 1000).toISOString();
     return `"${iso.slice(0, 19)}${fraction(nanos)}Z"`;
   },
@@ -104,9 +117,9 @@ const duration: SpecialWellKnownType = {
   },
   toJson(bytes) {
     const [seconds, nanos] = readSecondsNanos(bytes);
-    if (Math.abs(seconds) > MAX_DURATION_SECONDS) throw new Error('Duration seconds out of range');
+    if (Math.abs(seconds) > MAX_DURATION_SECONDS) throw new UnrepresentableError('Duration seconds out of range');
     if (Math.abs(nanos) > 999999999 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
-      throw new Error('Duration nanos out of range or of the wrong sign');
+      throw new UnrepresentableError('Duration nanos out of range or of the wrong sign');
     }
     const sign = seconds < 0 || nanos < 0 ? '-' : '';
     return `"${sign}${Math.abs(seconds)}${fraction(Math.abs(nanos))}s"`;
@@ -131,9 +144,9 @@ const fieldMask: SpecialWellKnownType = {
     const r = new protobuf.Reader(bytes);
     const paths: string[] = [];
     while (r.pos < r.len) {
-      const tag = r.uint32();
+      const tag = readUint32(r);
       if (tag === 10) paths.push(camelPath(readString(r)));
-      else r.skipType(tag & 7);
+      else skipField(r, tag);
     }
     return JSON.stringify(paths.join(','));
   },
@@ -144,11 +157,11 @@ function camelPath(p: string): string {
   let out = '';
   for (let i = 0; i < p.length; i++) {
     const ch = p[i] as string;
-    if (ch >= 'A' && ch <= 'Z') throw new Error(`field mask path ${JSON.stringify(p)} has an upper-case letter`);
+    if (ch >= 'A' && ch <= 'Z') throw new UnrepresentableError(`field mask path ${JSON.stringify(p)} has an upper-case letter`);
     if (ch === '_') {
       const next = p[i + 1];
       if (next === undefined || next < 'a' || next > 'z') {
-        throw new Error(`field mask path ${JSON.stringify(p)} cannot be written in lowerCamelCase`);
+        throw new UnrepresentableError(`field mask path ${JSON.stringify(p)} cannot be written in lowerCamelCase`);
       }
       out += next.toUpperCase();
       i++;
@@ -203,15 +216,15 @@ function valueJson(bytes: Uint8Array): string {
   const r = new protobuf.Reader(bytes);
   let out = 'null';
   while (r.pos < r.len) {
-    const tag = r.uint32();
+    const tag = readUint32(r);
     switch (tag) {
       case 8:
-        r.int32();
+        readInt32(r);
         out = 'null';
         break;
       case 17: {
         const n = r.double();
-        if (!Number.isFinite(n)) throw new Error('google.protobuf.Value cannot hold NaN or Infinity in JSON');
+        if (!Number.isFinite(n)) throw new UnrepresentableError('google.protobuf.Value cannot hold NaN or Infinity in JSON');
         out = String(n);
         break;
       }
@@ -219,7 +232,7 @@ function valueJson(bytes: Uint8Array): string {
         out = JSON.stringify(readString(r));
         break;
       case 32:
-        out = r.bool() ? 'true' : 'false';
+        out = readBool(r) ? 'true' : 'false';
         break;
       case 42:
         out = structJson(readBytesView(r));
@@ -228,7 +241,7 @@ function valueJson(bytes: Uint8Array): string {
         out = listJson(readBytesView(r));
         break;
       default:
-        r.skipType(tag & 7);
+        skipField(r, tag);
     }
   }
   return out;
@@ -238,19 +251,19 @@ function structJson(bytes: Uint8Array): string {
   const r = new protobuf.Reader(bytes);
   const entries = new Map<string, Uint8Array>();
   while (r.pos < r.len) {
-    const tag = r.uint32();
+    const tag = readUint32(r);
     if (tag !== 10) {
-      r.skipType(tag & 7);
+      skipField(r, tag);
       continue;
     }
     const e = new protobuf.Reader(readBytesView(r));
     let key = '';
     let value: Uint8Array = new Uint8Array(0);
     while (e.pos < e.len) {
-      const t = e.uint32();
+      const t = readUint32(e);
       if (t === 10) key = readString(e);
       else if (t === 18) value = readBytesView(e);
-      else e.skipType(t & 7);
+      else skipField(e, t);
     }
     entries.set(key, value);
   }
@@ -264,9 +277,9 @@ function listJson(bytes: Uint8Array): string {
   let out = '';
   let first = true;
   while (r.pos < r.len) {
-    const tag = r.uint32();
+    const tag = readUint32(r);
     if (tag !== 10) {
-      r.skipType(tag & 7);
+      skipField(r, tag);
       continue;
     }
     out += (first ? '' : ',') + valueJson(readBytesView(r));
@@ -320,17 +333,17 @@ const any: SpecialWellKnownType = {
     let url = '';
     let payload: Uint8Array = new Uint8Array(0);
     while (r.pos < r.len) {
-      const tag = r.uint32();
+      const tag = readUint32(r);
       if (tag === 10) url = readString(r);
       else if (tag === 18) payload = readBytesView(r);
-      else r.skipType(tag & 7);
+      else skipField(r, tag);
     }
     if (url === '') {
       if (payload.length === 0) return '{}';
-      throw new Error('google.protobuf.Any has a value but no type_url');
+      throw new UnrepresentableError('google.protobuf.Any has a value but no type_url');
     }
     const codec = lookup.byTypeUrl(url);
-    if (codec === undefined) throw new Error(`google.protobuf.Any names an unknown type ${JSON.stringify(url)}`);
+    if (codec === undefined) throw new UnrepresentableError(`google.protobuf.Any names an unknown type ${JSON.stringify(url)}`);
     const head = `{"@type":${JSON.stringify(url)}`;
     if (codec.special) return `${head},"value":${codec.toJson(payload, opts)}}`;
     const members = codec.membersJson(payload, opts);
@@ -360,9 +373,9 @@ function wrapper(st: ScalarType): SpecialWellKnownType {
       const r = new protobuf.Reader(bytes);
       let x: unknown;
       while (r.pos < r.len) {
-        const t = r.uint32();
+        const t = readUint32(r);
         if (t === tag) x = st.read(r);
-        else r.skipType(t & 7);
+        else skipField(r, t);
       }
       return x === undefined ? st.defaultJson : st.toJson(x);
     },

@@ -2,11 +2,11 @@
 // in-memory LibraryStore. Integration tests, the e2e demo and the benchmarks put the gateway
 // in front of it. Run directly: `node --import tsx src/demo/library-backend.ts` (PORT env,
 // default 50051).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { bundledProtosDir } from '../package-paths.js';
 import { LibraryError, seededLibraryStore, type LibraryStore, type Message } from './library-store.js';
 
 /** Fully-qualified name of the demo service. */
@@ -15,23 +15,10 @@ export const LIBRARY_SERVICE = 'library.v1.LibraryService';
 /** The demo proto, relative to the protos directory. */
 export const LIBRARY_PROTO = 'library/v1/library.proto';
 
-function findProjectRoot(start: string): string {
-  let dir = start;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-/** The bundled protos directory: `<project root>/protos`, found from src/ and dist/src/ alike. */
-export const protosDir = path.join(findProjectRoot(path.dirname(fileURLToPath(import.meta.url))), 'protos');
-
 /** Loads the demo proto and what it imports from `protos/`, as a resolved protobufjs Root. */
 export function loadLibraryRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(protosDir, target));
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(bundledProtosDir, target));
   root.loadSync([LIBRARY_PROTO, 'google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
   root.resolveAll();
   return root;

@@ -13,10 +13,13 @@ if (protosDir === undefined || protosDir === '') {
   process.exit(2);
 }
 
-const PROTO3 = 'protobuf_test_messages.proto3.TestAllTypesProto3';
+// proto3 and its editions twin; proto2 (groups, extensions) is answered `skipped`.
+const SUPPORTED = new Set(['protobuf_test_messages.proto3.TestAllTypesProto3', 'protobuf_test_messages.editions.proto3.TestAllTypesProto3']);
 const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/test_') || target.startsWith('conformance/') ? `${protosDir}/${target}` : target);
-root.loadSync(['conformance/conformance.proto', 'google/protobuf/test_messages_proto3.proto'], { keepCase: true });
+root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/test_messages_') || target.startsWith('conformance/') ? `${protosDir}/${target}` : target);
+root.loadSync(['conformance/conformance.proto', 'google/protobuf/test_messages_proto3.proto', 'google/protobuf/test_messages_proto3_editions.proto'], {
+  keepCase: true,
+});
 root.resolveAll();
 const Request = root.lookupType('conformance.ConformanceRequest');
 const Response = root.lookupType('conformance.ConformanceResponse');
@@ -46,8 +49,8 @@ function message(e: unknown): string {
 
 function answer(req: ConformanceRequest): Result {
   if (req.message_type === 'conformance.FailureSet') return { protobuf_payload: new Uint8Array(0) };
-  if (req.message_type !== PROTO3) return { skipped: 'only proto3 messages are supported' };
-  const codec = codecs.codec(PROTO3);
+  if (!SUPPORTED.has(req.message_type)) return { skipped: 'only proto3 messages are supported' };
+  const codec = codecs.codec(req.message_type);
   let bytes: Uint8Array;
   if (req.payload === 'protobuf_payload') {
     bytes = req.protobuf_payload ?? new Uint8Array(0);

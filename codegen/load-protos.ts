@@ -57,7 +57,7 @@ export function loadProtos(options: LoadOptions): LoadedProtos {
       if (resolved === undefined) {
         const at = source.find(`"${name}"`);
         throw new ProtoError(
-          at >= 0 ? source.at(at + 1) : source.atLine(1),
+          at >= 0 ? source.at(at) : source.atLine(1),
           `import "${name}" not found in ${roots.join(', ')}`,
           'add the directory that holds it with --proto-path, or fix the import path',
         );
@@ -121,7 +121,7 @@ function resolveLocated(root: protobuf.Root, sources: ReadonlyMap<string, ProtoS
     for (const object of ns.nestedArray) {
       if (object instanceof protobuf.Type) {
         for (const field of object.fieldsArray) {
-          resolveOrThrow(field, sources, () => [['message', object.name], ['', field.name]]);
+          resolveOrThrow(field, sources, () => [['message', object.name]]);
         }
       } else if (object instanceof protobuf.Service) {
         for (const method of object.methodsArray) {
@@ -157,9 +157,13 @@ function resolveOrThrow(
     if (source === undefined) throw new ProtoError({ file: object.filename ?? '?', line: 1, col: 1 }, problem, 'fix the type reference');
     let offset = 0;
     for (const [keyword, name] of declarations()) {
-      const found = keyword === '' ? source.find(name, offset) : source.findDeclaration(keyword, name, offset);
+      const found = source.findDeclaration(keyword, name, offset);
       if (found >= 0) offset = found;
     }
+    // protobufjs names the missing type in quotes; point at its use inside the declaration.
+    const missing = /'([^']+)'/.exec(problem)?.[1];
+    const use = missing === undefined ? -1 : source.find(missing, offset);
+    if (use >= 0) offset = use;
     throw new ProtoError(source.at(offset), problem, 'import the file that defines the type, or fix its name');
   }
 }

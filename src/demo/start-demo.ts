@@ -26,13 +26,15 @@ protogate demo
 
 Try:
   curl ${base}/v1/shelves
-  curl ${base}/v1/shelves/1
-  curl '${base}/v1/shelves/1/books?pageSize=2'
-  curl ${base}/v1/shelves/1/books/1
-  curl -X POST ${base}/v1/shelves -H 'content-type: application/json' -d '{"shelf":{"theme":"Poetry"}}'
-  curl -X PATCH '${base}/v1/shelves/1/books/1?updateMask=title' -H 'content-type: application/json' -d '{"title":"New title"}'
-  curl -X POST ${base}/v1/shelves/1/books/1:checkout -H 'content-type: application/json' -d '{}'
-  curl ${base}/v1/shelves/404          (a NOT_FOUND error as google.rpc.Status JSON)
+  curl ${base}/v1/shelves/classics
+  curl ${base}/v1/shelves/classics/theme
+  curl '${base}/v1/shelves/classics/books?pageSize=2&genre=GENRE_FICTION'
+  curl ${base}/v1/shelves/classics/books/frankenstein
+  curl -X POST ${base}/v1/shelves -H 'content-type: application/json' -d '{"shelf":{"theme":"Poetry"},"shelfId":"poetry"}'
+  curl -X PATCH '${base}/v1/shelves/classics/books/frankenstein?updateMask=title' -H 'content-type: application/json' -d '{"title":"Frankenstein (1818 text)"}'
+  curl -X POST ${base}/v1/shelves/classics/books/middlemarch:checkout -H 'content-type: application/json' -d '{"borrower":"ada","loanPeriod":"1209600s"}'
+  curl ${base}/v1/shelves/missing          (NOT_FOUND as a google.rpc.Status JSON body)
+  curl '${base}/v1/shelves?pageSize=x'     (INVALID_ARGUMENT naming the field)
 `);
 
 const stop = async () => {

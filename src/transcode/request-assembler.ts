@@ -1,15 +1,15 @@
 // Assembles the upstream request message from the three HTTP sources — body, query, path —
-// and encodes it to protobuf. Compiled once per route; the encoded parts are concatenated in
-// that order, so where a field appears twice the last one (the path value) wins, as protobuf
-// merging does and DESIGN §4 asks.
+// into one JSON tree and encodes it to protobuf once. Path values replace body values
+// (DESIGN §4). One encoding, not concatenated parts: protobuf says a repeated singular message
+// field merges, but protobufjs (behind most Node backends) keeps only the last occurrence.
 import protobuf from 'protobufjs';
 import { Code } from '../errors/codes.js';
 import { badRequest, GatewayError } from '../errors/gateway-error.js';
 import type { RouteSpec } from '../gateway-model.js';
 import type { PathTemplate } from '../routing/path-template.js';
-import { parseJson, type JsonObject, type JsonValue } from './json/json-parser.js';
+import { JsonNumber, parseJson, type JsonObject, type JsonValue } from './json/json-parser.js';
 import type { CodecRegistry, JsonReadOptions, MessageCodec } from './json/codec.js';
-import { QueryFieldResolver } from './query-fields.js';
+import { QueryFieldResolver, resolveTemplateField, type QueryField } from './query-fields.js';
 import { parseQueryString, truncate } from './query-string.js';
 import { applySystemParameter, noSystemParameters, type SystemParameters } from './system-parameters.js';
 
@@ -43,32 +43,31 @@ export function compileRequestAssembler(
   options: RequestReadOptions,
 ): (parts: RequestParts) => AssembledRequest {
   const codec: MessageCodec = codecs.codec(spec.requestType);
-  const bodyOptions: JsonReadOptions = { ignoreUnknownFields: options.ignoreUnknownFields, fromQuery: false };
-  const stringOptions: JsonReadOptions = { ignoreUnknownFields: false, fromQuery: true };
+  const readOptions: JsonReadOptions = { ignoreUnknownFields: options.ignoreUnknownFields, fromQuery: false };
   const boundElsewhere =
     spec.body === '*' ? ('*' as const) : new Set([...template.variables.map((v) => v.fieldPath.join('.')), ...(spec.body ? [spec.body] : [])]);
   const queryFields = new QueryFieldResolver(request, boundElsewhere);
+  const pathFields = template.variables.map((variable) => resolveTemplateField(request, variable.fieldPath));
   const takesBody = spec.body !== '';
   const maxDepth = options.maxJsonDepth;
 
   return (parts) => {
-    const writer = protobuf.Writer.create();
+    let tree: JsonValue = emptyObject();
     if (takesBody) {
       const value = readJsonBody(parts, maxDepth);
       if (spec.body === '*') {
-        codec.encode(value ?? emptyObject(), writer, bodyOptions, '');
+        if (value !== undefined) tree = value;
       } else if (value !== undefined) {
-        const wrapper = emptyObject();
-        wrapper[spec.body] = value;
-        codec.encode(wrapper, writer, bodyOptions, '');
+        tree[spec.body] = value;
       }
     } else {
       rejectUnexpectedBody(parts);
     }
+    // A body that is not an object is the codec's to reject, with its usual message.
+    const mergeable = isObject(tree);
     let system: SystemParameters | undefined;
-    if (parts.query !== '') {
-      const tree = emptyObject();
-      let used = false;
+    let seen: Set<QueryField> | undefined;
+    if (parts.query !== '' && mergeable) {
       for (const [name, value] of parseQueryString(parts.query)) {
         if (name.startsWith('$')) {
           system = applySystemParameter(system, name, value);
@@ -77,18 +76,30 @@ export function compileRequestAssembler(
         const field = queryFields.resolve(name);
         if (field instanceof GatewayError) throw field;
         if (field === 'ignored') continue;
-        setLeaf(tree, field.protoPath, value, field.repeated, name);
-        used = true;
+        if (!field.repeated) {
+          seen ??= new Set();
+          if (seen.has(field)) {
+            throw badRequest('PG_BAD_QUERY_PARAM', name, `"${truncate(name)}" is given more than once but is not a repeated field`);
+          }
+          seen.add(field);
+        }
+        setLeaf(tree as JsonObject, field, field.convert(value));
       }
-      if (used) codec.encode(tree, writer, stringOptions, '');
     }
-    if (parts.bindings.length > 0) {
-      const tree = emptyObject();
-      for (const [fieldPath, value] of parts.bindings) setLeaf(tree, fieldPath, value, false, fieldPath.join('.'));
-      codec.encode(tree, writer, stringOptions, '');
+    if (mergeable) {
+      for (let i = 0; i < pathFields.length; i++) {
+        const field = pathFields[i]!;
+        setLeaf(tree as JsonObject, field, field.convert(parts.bindings[i]![1]));
+      }
     }
+    const writer = protobuf.Writer.create();
+    codec.encode(tree, writer, readOptions, '');
     return { message: writer.finish(), system: system ?? noSystemParameters };
   };
+}
+
+function isObject(value: JsonValue): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof JsonNumber);
 }
 
 function emptyObject(): JsonObject {
@@ -133,26 +144,38 @@ function isJsonContentType(contentType: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-/** Places a string value at a proto path in a JSON tree (arrays for repeated fields). */
-function setLeaf(tree: JsonObject, path: readonly string[], value: string, repeated: boolean, name: string): void {
+/**
+ * Places a value at a field path in the JSON tree (arrays for repeated fields). Path and query
+ * values use proto names; a body value for the same field under its JSON name is replaced.
+ */
+function setLeaf(tree: JsonObject, field: QueryField, value: JsonValue): void {
+  const { protoPath, jsonPath } = field;
   let node = tree;
-  for (let i = 0; i < path.length - 1; i++) {
-    const key = path[i]!;
-    let next = node[key];
-    if (next === undefined) {
-      next = emptyObject();
-      node[key] = next;
-    }
+  const last = protoPath.length - 1;
+  for (let i = 0; i < last; i++) {
+    const key = protoPath[i]!;
+    let next = takeMember(node, key, jsonPath[i]!);
+    if (!isObject(next ?? null)) next = emptyObject();
+    node[key] = next!;
     node = next as JsonObject;
   }
-  const leaf = path[path.length - 1]!;
-  const existing = node[leaf];
-  if (repeated) {
-    if (existing === undefined) node[leaf] = [value];
-    else (existing as JsonValue[]).push(value);
-  } else if (existing !== undefined) {
-    throw badRequest('PG_BAD_QUERY_PARAM', name, `"${truncate(name)}" is given more than once but is not a repeated field`);
-  } else {
-    node[leaf] = value;
+  const leaf = protoPath[last]!;
+  if (field.repeated) {
+    const existing = node[leaf];
+    if (Array.isArray(existing)) existing.push(value);
+    else node[leaf] = [value];
+    return;
   }
+  takeMember(node, leaf, jsonPath[last]!);
+  node[leaf] = value;
+}
+
+/** Removes and returns a member given under its proto name or its JSON name. */
+function takeMember(node: JsonObject, protoName: string, jsonName: string): JsonValue | undefined {
+  let value = node[protoName];
+  if (jsonName !== protoName && jsonName in node) {
+    value = node[jsonName];
+    delete node[jsonName];
+  }
+  return value;
 }

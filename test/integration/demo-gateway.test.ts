@@ -1,0 +1,93 @@
+// The demo API through the gateway: every kind of binding in protos/library/v1/library.proto,
+// against the real demo backend (grpc-js + protobufjs, as many Node services are built).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startLibraryBackend } from '../../src/demo/library-backend.js';
+import { bundledProtosDir } from '../../src/package-paths.js';
+import { fetchJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+let backend: Awaited<ReturnType<typeof startLibraryBackend>>;
+let gateway: TestGateway;
+
+before(async () => {
+  backend = await startLibraryBackend({ port: 0 });
+  gateway = await startTestGateway({
+    protos: { paths: [bundledProtosDir], files: ['library/v1/library.proto'] },
+    upstreams: [{ service: 'library.v1.LibraryService', target: `127.0.0.1:${backend.port}` }],
+  });
+});
+
+after(async () => {
+  await gateway?.close();
+  await backend?.close();
+});
+
+describe('demo library API', () => {
+  it('lists shelves and gets one (GET with a path variable)', async () => {
+    const list = await fetchJson(`${gateway.base}/v1/shelves`);
+    assert.equal(list.status, 200, list.text);
+    assert.ok(list.json.shelves.some((shelf: { name: string }) => shelf.name === 'shelves/classics'));
+    const one = await fetchJson(`${gateway.base}/v1/shelves/classics`);
+    assert.equal(one.json.name, 'shelves/classics');
+  });
+
+  it('serves response_body and additional bindings', async () => {
+    const theme = await fetchJson(`${gateway.base}/v1/shelves/classics/theme`);
+    assert.equal(theme.status, 200, theme.text);
+    assert.equal(typeof theme.json, 'string');
+    const beta = await fetchJson(`${gateway.base}/v1beta/shelves/classics/books/frankenstein`);
+    assert.equal(beta.json.title, 'Frankenstein');
+  });
+
+  it('pages and filters with query parameters (enum, page size)', async () => {
+    const page = await fetchJson(`${gateway.base}/v1/shelves/classics/books?pageSize=1`);
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.json.books.length, 1);
+    assert.notEqual(page.json.nextPageToken, '');
+    const next = await fetchJson(`${gateway.base}/v1/shelves/classics/books?pageSize=1&pageToken=${encodeURIComponent(page.json.nextPageToken)}`);
+    assert.notEqual(next.json.books[0].name, page.json.books[0].name);
+    const fiction = await fetchJson(`${gateway.base}/v1/shelves/classics/books?genre=GENRE_FICTION`);
+    assert.ok(fiction.json.books.every((book: { genre: string }) => book.genre === 'GENRE_FICTION'));
+  });
+
+  it('creates with body "*" and body "field", updates with a FieldMask, checks out, deletes', async () => {
+    const shelf = await fetchJson(`${gateway.base}/v1/shelves`, { method: 'POST', json: { shelf: { theme: 'Poetry' }, shelfId: 'poetry' } });
+    assert.equal(shelf.status, 200, shelf.text);
+    assert.equal(shelf.json.name, 'shelves/poetry');
+    const book = await fetchJson(`${gateway.base}/v1/shelves/poetry/books?bookId=odes`, {
+      method: 'POST',
+      json: { title: 'Odes', author: 'Keats', genre: 'GENRE_POETRY', isbn13: '9780140424478' },
+    });
+    assert.equal(book.status, 200, book.text);
+    assert.equal(book.json.name, 'shelves/poetry/books/odes');
+    // The path binds book.name while the body is the book: both must reach a protobufjs backend.
+    const updated = await fetchJson(`${gateway.base}/v1/shelves/poetry/books/odes?updateMask=title`, {
+      method: 'PATCH',
+      json: { title: 'Odes (1819)', author: 'ignored, not in the mask' },
+    });
+    assert.equal(updated.status, 200, updated.text);
+    assert.equal(updated.json.title, 'Odes (1819)');
+    assert.equal(updated.json.author, 'Keats');
+    const loan = await fetchJson(`${gateway.base}/v1/shelves/poetry/books/odes:checkout`, {
+      method: 'POST',
+      json: { borrower: 'ada', loanPeriod: '1209600s' },
+    });
+    assert.equal(loan.status, 200, loan.text);
+    assert.equal(loan.json.loan.borrower, 'ada');
+    assert.equal(loan.json.loan.loanPeriod, '1209600s');
+    const gone = await fetchJson(`${gateway.base}/v1/shelves/poetry/books/odes`, { method: 'DELETE' });
+    assert.equal(gone.status, 200, gone.text);
+    assert.deepEqual(gone.json, {});
+    assert.equal((await fetchJson(`${gateway.base}/v1/shelves/poetry/books/odes`)).status, 404);
+  });
+
+  it('maps backend errors with their details', async () => {
+    const missing = await fetchJson(`${gateway.base}/v1/shelves/missing`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.status, 'NOT_FOUND');
+    assert.ok(missing.json.details.some((d: { '@type': string }) => d['@type'].endsWith('google.rpc.ResourceInfo')));
+    const twice = await fetchJson(`${gateway.base}/v1/shelves`, { method: 'POST', json: { shelf: { theme: 'X' }, shelfId: 'classics' } });
+    assert.equal(twice.status, 409);
+    assert.equal(twice.json.status, 'ALREADY_EXISTS');
+  });
+});

@@ -41,7 +41,10 @@ export type UnaryResult =
       ok: false;
       /** a gRPC status code; not normalised (see `toCode` in src/errors/codes.ts) */
       code: number;
-      /** the upstream's grpc-message, or the transport's own text for local failures */
+      /**
+       * the upstream's grpc-message, or a neutral text for failures the transport detected
+       * itself; never holds an upstream address (those are masked), so a client may read it
+       */
       message: string;
       /** raw grpc-status-details-bin (a google.rpc.Status) if sent */
       statusDetails: Buffer | undefined;

@@ -2,6 +2,7 @@
 // every outcome (including local failures) turned into a UnaryResult rather than an exception.
 import type { Client, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
+import { clientSafeMessage } from './client-safe-message.js';
 import { fromGrpcMetadata, statusDetailsOf, toGrpcMetadata } from './metadata.js';
 import type { MetadataPairs, UnaryRequest, UnaryResult } from './transport.js';
 
@@ -52,6 +53,10 @@ export function invokeUnary(
   if (signal?.aborted === true) {
     return Promise.resolve(localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`));
   }
+  if (!Number.isFinite(request.deadline)) {
+    // DESIGN §5: every upstream call has a deadline; a missing one is a gateway bug, not a wait forever.
+    return Promise.resolve(localFailure(Code.INTERNAL, 'Upstream call without a deadline', `${target}${path}: deadline ${request.deadline}`));
+  }
   if (limits.maxSendMessageBytes >= 0 && request.message.byteLength > limits.maxSendMessageBytes) {
     const failure = localFailure(
       Code.RESOURCE_EXHAUSTED,
@@ -101,19 +106,19 @@ export function invokeUnary(
         return;
       }
       const code = error?.code ?? status.code;
-      const message = error?.details ?? status.details;
+      const details = error?.details ?? status.details;
       const failure: Failure = {
         ok: false,
         code,
-        message,
+        message: clientSafeMessage(code, details, target),
         statusDetails: statusDetailsOf(status.metadata),
         headers,
         trailers,
-        cause: `${target}${path}: ${message}`,
+        cause: `${target}${path}: ${details}`,
       };
       // grpc-js reports its receive limit as RESOURCE_EXHAUSTED after the response headers
       // arrived; an upstream rejecting our request for size answers trailers-only.
-      if (code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(message)) {
+      if (code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(details)) {
         localLimitFailures.set(failure, 'response');
       }
       resolve(failure);

@@ -162,6 +162,7 @@ describe('grpc-js transport: unary', () => {
     assert.ok(!result.ok);
     assert.equal(result.code, Code.DEADLINE_EXCEEDED);
     assert.ok(Date.now() - started >= 140, 'not before the deadline');
+    assert.equal(result.message.includes(String(server.port)), false, result.message);
   });
 
   it('cancels the call when the signal aborts, and the server sees it', async () => {
@@ -176,6 +177,14 @@ describe('grpc-js transport: unary', () => {
     assert.ok(!result.ok);
     assert.equal(result.code, Code.CANCELLED);
     assert.equal(await cancelled, '/test.Echo/Hang');
+  });
+
+  it('refuses a call without a finite deadline', async () => {
+    for (const deadline of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      const result = await pool.unary(request('/test.Echo/Echo', { deadline }));
+      assert.ok(!result.ok);
+      assert.equal(result.code, Code.INTERNAL);
+    }
   });
 
   it('answers CANCELLED at once for an already-aborted signal', async () => {
@@ -227,6 +236,7 @@ describe('grpc-js transport: unary', () => {
       assert.equal(result.code, Code.UNAVAILABLE);
       assert.ok(elapsed < 1000, `took ${elapsed} ms`);
       assert.ok(result.cause?.includes(`127.0.0.1:${port}`));
+      assert.equal(result.message.includes(String(port)), false, result.message);
       // a second call during reconnect backoff fails fast too
       const again = await nowhere.unary(request('/test.Echo/Echo', { deadline: Date.now() + 10_000 }));
       assert.ok(!again.ok);

@@ -12,7 +12,7 @@ function rejects(name: string, json: string, reason: string, field: string, read
     (e: unknown) => {
       assert.ok(e instanceof GatewayError, String(e));
       assert.equal(e.reason, reason, `${json}: ${e.message}`);
-      const violation = (e.details[0] as { fieldViolations: { field: string }[] }).fieldViolations[0];
+      const violation = (e.details[0] as unknown as { fieldViolations: { field: string }[] }).fieldViolations[0];
       assert.equal(violation?.field, field, `${json}: ${e.message}`);
       return true;
     },

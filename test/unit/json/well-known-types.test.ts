@@ -74,7 +74,7 @@ test('well-known types reject malformed values', () => {
   for (const [json, field] of bad) {
     assert.throws(
       () => codecOf('Wkt').encodeToBytes(parseJson(json), strict),
-      (e: unknown) => e instanceof GatewayError && (e.details[0] as { fieldViolations: { field: string }[] }).fieldViolations[0]?.field === field,
+      (e: unknown) => e instanceof GatewayError && (e.details[0] as unknown as { fieldViolations: { field: string }[] }).fieldViolations[0]?.field === field,
       json,
     );
   }

@@ -126,7 +126,7 @@ function randomMessage(type: protobuf.Type, depth: number): unknown {
       if (usedOneofs.has(f.partOf.name)) continue;
       usedOneofs.add(f.partOf.name);
     }
-    const key = chance(0.5) ? f.name : f.json_name_for_test;
+    const key = chance(0.5) ? f.name : (f as unknown as { json_name_for_test: string }).json_name_for_test;
     const one = (): unknown => {
       const t = f.resolvedType;
       if (t instanceof protobuf.Type) {

@@ -15,6 +15,7 @@ import { parseGrpcTimeout } from './upstream/grpc-timeout.js';
 import { headersToMetadata, metadataToHeaders, type MetadataPolicy } from './upstream/request-metadata.js';
 import { decodeStatusDetails } from './upstream/status-details.js';
 import type { UpstreamTransport } from './upstream/transport.js';
+import { exceededLocalLimit } from './upstream/unary-call.js';
 
 /** A request as the HTTP adapter hands it over. */
 export interface GatewayRequest {
@@ -120,7 +121,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     if (!result.ok) {
       const decoded = result.statusDetails === undefined ? undefined : decodeStatusDetails(result.statusDetails);
       const details = decoded === undefined ? [] : detailsToJson(decoded.details, codecs, knownType);
-      const reply = fail(upstreamError(result, details), route);
+      const reply = fail(upstreamError(result, details, exceededLocalLimit(result) === 'response'), route);
       Object.assign(reply.headers, headers);
       return reply;
     }

@@ -324,4 +324,21 @@ describe('unavailable upstream and the Google error envelope', () => {
       await down.close();
     }
   });
+
+  it('answers 502 (not 429) when the upstream response is over the receive limit', async () => {
+    const small = await startTestGateway({
+      protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
+      upstreams: [{ service: '*', target: backend.target }],
+      upstream: { maxResponseBytes: 1024 },
+    });
+    try {
+      const res = await fetchJson(`${small.base}/v1/echo`, { method: 'POST', json: { id: 'x'.repeat(2000) } });
+      assert.equal(res.status, 502, res.text);
+      assert.equal(res.json.status, 'INTERNAL');
+      const ok = await fetchJson(`${small.base}/v1/echo/small`);
+      assert.equal(ok.status, 200, 'the pool still serves after the oversized response');
+    } finally {
+      await small.close();
+    }
+  });
 });

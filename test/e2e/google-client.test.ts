@@ -329,3 +329,114 @@ describe('errors reach the library with their gRPC codes', () => {
     });
   }
 });
+
+describe('wire details the library depends on', () => {
+  it('listSecrets filter: spaces, quotes, "+" and ":" in a query value arrive intact', TEST_TIMEOUT, async () => {
+    const parent = 'projects/q';
+    await client.createSecret({ parent, secretId: 'filt-1', secret: { labels: { kind: 'a b+c' } } }, call);
+    await client.createSecret({ parent, secretId: 'filt-2', secret: { labels: { kind: 'a b c' } } }, call);
+    await client.createSecret({ parent, secretId: 'other-3', secret: { labels: { kind: 'a b+c' } } }, call);
+    const filter = 'labels.kind="a b+c" AND name:filt';
+    const [found] = await client.listSecrets({ parent, filter }, call);
+    assert.equal(backend.lastCall('ListSecrets').request['filter'], filter);
+    assert.deepEqual(found.map((s) => s.name), [`${parent}/secrets/filt-1`]);
+  });
+
+  it('deleteSecret with an etag in the query: stale is FAILED_PRECONDITION (code 9), current deletes', TEST_TIMEOUT, async () => {
+    await client.createSecret({ parent: 'projects/p', secretId: 'etagged', secret: {} }, call);
+    const error = await failure(client.deleteSecret({ name: 'projects/p/secrets/etagged', etag: '"0"' }, call));
+    assert.equal(backend.lastCall('DeleteSecret').request['etag'], '"0"');
+    assert.equal(error.code, 9, `code ${String(error.code)}: ${error.message}`);
+    assert.equal(error.reason, 'ETAG_MISMATCH');
+    await client.deleteSecret({ name: 'projects/p/secrets/etagged', etag: '"1"' }, call);
+    assert.equal((await failure(client.getSecret({ name: 'projects/p/secrets/etagged' }, call))).code, 5);
+  });
+
+  it('Timestamp with nanos (oneof expire_time) and map<string,int64> version aliases round-trip', TEST_TIMEOUT, async () => {
+    const name = 'projects/p/secrets/expiring';
+    const [created] = await client.createSecret(
+      { parent: 'projects/p', secretId: 'expiring', secret: { expireTime: { seconds: 2_000_000_000, nanos: 123_000_000 } } },
+      call,
+    );
+    assert.deepEqual((backend.lastCall('CreateSecret').request['secret'] as Record<string, unknown>)['expireTime'], {
+      seconds: '2000000000',
+      nanos: 123_000_000,
+    });
+    assert.equal(Number(created.expireTime?.seconds), 2_000_000_000);
+    assert.equal(created.expireTime?.nanos, 123_000_000);
+
+    await client.addSecretVersion({ parent: name, payload: { data: Buffer.from('x') } }, call);
+    await client.addSecretVersion({ parent: name, payload: { data: Buffer.from('y') } }, call);
+    const [aliased] = await client.updateSecret(
+      { secret: { name, versionAliases: { current: 2, previous: 1 } }, updateMask: { paths: ['version_aliases'] } },
+      call,
+    );
+    assert.deepEqual((backend.lastCall('UpdateSecret').request['secret'] as Record<string, unknown>)['versionAliases'], {
+      current: '2',
+      previous: '1',
+    });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(aliased.versionAliases ?? {}).map(([k, v]) => [k, Number(v)])),
+      { current: 2, previous: 1 },
+    );
+  });
+
+  it('payloads: 64 KiB of random bytes and an empty payload survive base64 both ways', TEST_TIMEOUT, async () => {
+    const name = 'projects/p/secrets/payloads';
+    await client.createSecret({ parent: 'projects/p', secretId: 'payloads', secret: {} }, call);
+    const big = Buffer.alloc(65536);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    await client.addSecretVersion({ parent: name, payload: { data: big, dataCrc32c: crc32c(big) } }, call);
+    const [bigBack] = await client.accessSecretVersion({ name: `${name}/versions/1` }, call);
+    assert.ok(Buffer.from(bigBack.payload!.data as Uint8Array).equals(big), '64 KiB payload intact');
+
+    await client.addSecretVersion({ parent: name, payload: { data: Buffer.alloc(0) } }, call);
+    const [emptyBack] = await client.accessSecretVersion({ name: `${name}/versions/latest` }, call);
+    assert.equal(emptyBack.name, `${name}/versions/2`);
+    assert.equal(Buffer.from((emptyBack.payload?.data ?? new Uint8Array()) as Uint8Array).length, 0);
+  });
+
+  it('listSecretVersions pages newest first through the async iterator', TEST_TIMEOUT, async () => {
+    const name = 'projects/p/secrets/many-versions';
+    await client.createSecret({ parent: 'projects/p', secretId: 'many-versions', secret: {} }, call);
+    for (let i = 1; i <= 5; i++) await client.addSecretVersion({ parent: name, payload: { data: Buffer.from(`v${i}`) } }, call);
+    const seen: string[] = [];
+    for await (const version of client.listSecretVersionsAsync({ parent: name, pageSize: 2 }, { ...call, autoPaginate: false })) {
+      seen.push(version.name!);
+    }
+    assert.deepEqual(seen, [5, 4, 3, 2, 1].map((n) => `${name}/versions/${n}`));
+  });
+
+  it('IAM policies: nested query parameter options.requestedPolicyVersion, bytes etag, google.type.Expr', TEST_TIMEOUT, async () => {
+    const resource = 'projects/p/secrets/iam';
+    await client.createSecret({ parent: 'projects/p', secretId: 'iam', secret: {} }, call);
+    const [set] = await client.setIamPolicy(
+      {
+        resource,
+        policy: {
+          version: 3,
+          bindings: [
+            {
+              role: 'roles/secretmanager.secretAccessor',
+              members: ['user:a@example.com', 'serviceAccount:b@p.iam.gserviceaccount.com'],
+              condition: { title: 'until 2030', expression: 'request.time < timestamp("2030-01-01T00:00:00Z")' },
+            },
+          ],
+        },
+      },
+      call,
+    );
+    assert.equal(set.version, 3);
+    const etag = Buffer.from(set.etag as Uint8Array);
+    assert.ok(etag.length > 0 && etag.includes(0xff), 'binary etag came back');
+
+    const [got] = await client.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } }, call);
+    assert.deepEqual(backend.lastCall('GetIamPolicy').request['options'], { requestedPolicyVersion: 3 });
+    assert.equal(got.bindings?.[0]?.condition?.expression, 'request.time < timestamp("2030-01-01T00:00:00Z")');
+    assert.deepEqual(got.bindings?.[0]?.members, ['user:a@example.com', 'serviceAccount:b@p.iam.gserviceaccount.com']);
+    assert.ok(Buffer.from(got.etag as Uint8Array).equals(etag), 'etag bytes unchanged');
+
+    const error = await failure(client.getIamPolicy({ resource }, call));
+    assert.equal(error.code, 3, `code ${String(error.code)}: ${error.message}`);
+  });
+});

@@ -44,6 +44,41 @@ interface StoredVersion {
 interface StoredSecret {
   secret: Obj;
   versions: StoredVersion[];
+  policy?: Obj;
+}
+
+/**
+ * The small part of Secret Manager's list filter language the backend understands:
+ * space-separated `labels.KEY=VALUE` / `name:SUBSTRING` terms joined by AND (values may be quoted).
+ */
+function matchesFilter(secret: Obj, filter: string): boolean {
+  if (filter.trim() === '') return true;
+  const terms = filter.split(/\s+AND\s+/);
+  return terms.every((term) => {
+    const label = /^labels\.([\w-]+)=(.*)$/.exec(term.trim());
+    if (label) return ((secret['labels'] ?? {}) as Record<string, string>)[label[1]!] === unquote(label[2]!);
+    const name = /^name:(.*)$/.exec(term.trim());
+    if (name) return String(secret['name']).includes(unquote(name[1]!));
+    throw new Error(`unsupported filter term [${term}]`);
+  });
+}
+
+function unquote(value: string): string {
+  return /^".*"$/.test(value) ? value.slice(1, -1) : value;
+}
+
+/** Offset-based page tokens, opaque to clients. */
+function paginate<T>(items: T[], request: Obj): { page: T[]; nextPageToken: string } {
+  const pageSize = Math.min(Number(request['pageSize'] ?? 0) || 25, 25000);
+  const token = String(request['pageToken'] ?? '');
+  let start = 0;
+  if (token !== '') {
+    start = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''));
+    if (!Number.isInteger(start) || start < 0 || start > items.length) throw new Error(`invalid page_token [${token}]`);
+  }
+  const page = items.slice(start, start + pageSize);
+  const nextPageToken = start + pageSize < items.length ? Buffer.from(`offset:${start + pageSize}`).toString('base64url') : '';
+  return { page, nextPageToken };
 }
 
 /** What the backend saw, for assertions on what the gateway assembled. */
@@ -193,19 +228,20 @@ export async function startSecretManagerBackend(): Promise<SecretManagerBackend>
       const parent = request['parent'];
       if (typeof parent !== 'string' || !PARENT.test(parent)) throw invalid(`invalid parent [${String(parent)}]`);
       const prefix = `${parent}/secrets/`;
-      const all = [...secrets.keys()]
-        .filter((name) => name.startsWith(prefix) && !name.slice(prefix.length).includes('/'))
-        .sort();
-      const pageSize = Math.min(Number(request['pageSize'] ?? 0) || 25, 25000);
-      const token = String(request['pageToken'] ?? '');
-      let start = 0;
-      if (token !== '') {
-        start = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''));
-        if (!Number.isInteger(start) || start < 0 || start > all.length) throw invalid(`invalid page_token [${token}]`);
+      const filter = String(request['filter'] ?? '');
+      let all: Obj[];
+      let paged: { page: Obj[]; nextPageToken: string };
+      try {
+        all = [...secrets.keys()]
+          .filter((name) => name.startsWith(prefix) && !name.slice(prefix.length).includes('/'))
+          .sort()
+          .map((name) => secrets.get(name)!.secret)
+          .filter((secret) => matchesFilter(secret, filter));
+        paged = paginate(all, request);
+      } catch (error) {
+        throw invalid((error as Error).message);
       }
-      const page = all.slice(start, start + pageSize);
-      const next = start + pageSize < all.length ? Buffer.from(`offset:${start + pageSize}`).toString('base64url') : '';
-      return { secrets: page.map((name) => secrets.get(name)!.secret), nextPageToken: next, totalSize: all.length };
+      return { secrets: paged.page, nextPageToken: paged.nextPageToken, totalSize: all.length };
     },
     UpdateSecret(request) {
       const input = (request['secret'] ?? {}) as Obj;
@@ -225,6 +261,10 @@ export async function startSecretManagerBackend(): Promise<SecretManagerBackend>
     },
     DeleteSecret(request) {
       const stored = secretOf(request['name']);
+      const etag = String(request['etag'] ?? '');
+      if (etag !== '' && etag !== stored.secret['etag']) {
+        throw fail(grpc.status.FAILED_PRECONDITION, `etag ${etag} does not match the secret's ${String(stored.secret['etag'])}`, 'ETAG_MISMATCH');
+      }
       secrets.delete(String(stored.secret['name']));
       return {};
     },
@@ -244,6 +284,33 @@ export async function startSecretManagerBackend(): Promise<SecretManagerBackend>
       };
       stored.versions.push({ version, data });
       return version;
+    },
+    ListSecretVersions(request) {
+      const stored = secretOf(request['parent']);
+      const newestFirst = [...stored.versions].reverse().map((v) => v.version);
+      let paged: { page: Obj[]; nextPageToken: string };
+      try {
+        paged = paginate(newestFirst, request);
+      } catch (error) {
+        throw invalid((error as Error).message);
+      }
+      return { versions: paged.page, nextPageToken: paged.nextPageToken, totalSize: newestFirst.length };
+    },
+    SetIamPolicy(request) {
+      const stored = secretOf(request['resource']);
+      const policy = { ...((request['policy'] ?? {}) as Obj) };
+      policy['etag'] = Buffer.from(`etag-${Date.now()}\u0000\u00ff`, 'latin1');
+      stored.policy = policy;
+      return policy;
+    },
+    GetIamPolicy(request) {
+      const stored = secretOf(request['resource']);
+      const requested = Number(((request['options'] ?? {}) as Obj)['requestedPolicyVersion'] ?? 0);
+      const policy = stored.policy ?? { version: 1, bindings: [], etag: Buffer.from([0xac, 0x1d]) };
+      // Policies with conditions are only returned to callers asking for version 3.
+      const conditional = ((policy['bindings'] ?? []) as Obj[]).some((binding) => binding['condition']);
+      if (conditional && requested < 3) throw invalid('the policy has conditions: request options.requested_policy_version=3');
+      return policy;
     },
     GetSecretVersion(request) {
       return versionOf(request['name']).version.version;

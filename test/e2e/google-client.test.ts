@@ -4,6 +4,7 @@
 // Google's protos; protogate must route it, assemble the gRPC request, and turn the answer (or
 // the error) back into what the library expects.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { PassThroughClient } from 'google-auth-library';
@@ -438,5 +439,47 @@ describe('wire details the library depends on', () => {
 
     const error = await failure(client.getIamPolicy({ resource }, call));
     assert.equal(error.code, 3, `code ${String(error.code)}: ${error.message}`);
+  });
+});
+
+describe('gateway-side failures', () => {
+  it('an upstream deadline from protogate config reaches the library as code 4 DEADLINE_EXCEEDED', TEST_TIMEOUT, async () => {
+    const shortDeadline = await startTestGateway({
+      protos: { paths: [secretManagerProtosDir, gaxProtosDir], files: [SERVICE_PROTO] },
+      upstreams: [{ service: SERVICE, target: backend.target }],
+      timeouts: { services: { [SERVICE]: '200ms' } },
+    });
+    const shortClient = clientFor(shortDeadline.port);
+    try {
+      await shortClient.createSecret({ parent: 'projects/p', secretId: 'slow-one', secret: {} }, call);
+      const error = await failure(shortClient.getSecret({ name: 'projects/p/secrets/slow-one' }, call));
+      assert.equal(error.code, 4, `code ${String(error.code)}: ${error.message}`);
+      assert.equal(error.httpStatusCode, 504);
+    } finally {
+      await shortClient.close();
+      await shortDeadline.close();
+    }
+  });
+
+  it('an unreachable upstream is code 14 UNAVAILABLE, without the upstream address in the message', TEST_TIMEOUT, async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const dead = await startTestGateway({
+      protos: { paths: [secretManagerProtosDir, gaxProtosDir], files: [SERVICE_PROTO] },
+      upstreams: [{ service: SERVICE, target: `127.0.0.1:${deadPort}` }],
+      timeouts: { default: '3s' },
+    });
+    const deadClient = clientFor(dead.port);
+    try {
+      const error = await failure(deadClient.getSecret({ name: 'projects/p/secrets/any' }, call));
+      assert.equal(error.code, 14, `code ${String(error.code)}: ${error.message}`);
+      assert.equal(error.httpStatusCode, 503);
+      assert.ok(!error.message.includes(String(deadPort)), `message leaks the upstream: ${error.message}`);
+    } finally {
+      await deadClient.close();
+      await dead.close();
+    }
   });
 });

@@ -341,11 +341,15 @@ export async function startSecretManagerBackend(): Promise<SecretManagerBackend>
     if (!handler) continue;
     implementation[method.name] = (call: grpc.ServerUnaryCall<Obj, Obj>, callback: grpc.sendUnaryData<Obj>) => {
       calls.push({ method: method.name, request: call.request, metadata: call.metadata });
-      try {
-        callback(null, handler(call.request));
-      } catch (error) {
-        callback(error as grpc.ServiceError);
-      }
+      // Secrets whose id starts with "slow-" answer GetSecret after a second (for deadline tests).
+      const delay = method.name === 'GetSecret' && /\/secrets\/slow-/.test(String(call.request['name'])) ? 1000 : 0;
+      setTimeout(() => {
+        try {
+          callback(null, handler(call.request));
+        } catch (error) {
+          callback(error as grpc.ServiceError);
+        }
+      }, delay);
     };
   }
   server.addService(definition, implementation);

@@ -1,0 +1,173 @@
+// One OpenAPI operation per route: parameters from the path template and the query string,
+// the request body from `body`, the 200 response from `response_body`, and the error responses.
+import protobuf from 'protobufjs';
+import type { RouteSpec } from '../../src/gateway-model.js';
+import { jsonNameOf } from '../../src/transcode/json/field-info.js';
+import { joinText, splitComment } from './comments.js';
+import type { OpenApiPath, PathParameter } from './paths.js';
+import { enumSchema, optionsOf, scalarSchema, type Schema, type SchemaRegistry } from './schemas.js';
+import { ERROR_RESPONSES } from './status-schema.js';
+import { SCALAR_FORM_TYPES, wellKnownSchema } from './well-known-schemas.js';
+
+/** Query parameter names have at most this many dotted parts. */
+const MAX_QUERY_DEPTH = 3;
+
+const JSON_TYPE = 'application/json';
+
+/** The operation object of one route at its OpenAPI path. */
+export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protobuf.Root, registry: SchemaRegistry, tag: string): Schema {
+  const service = root.lookupService(route.service);
+  const method = service.methods[route.method]!;
+  const request = root.lookupType(route.requestType);
+  const response = root.lookupType(route.responseType);
+
+  const { summary, description } = splitComment(method.comment);
+  const operation: Schema = { tags: [tag] };
+  if (summary !== '') operation['summary'] = summary;
+  const notes = [description];
+  if (route.bindingIndex > 0) notes.push(`Additional HTTP binding ${route.bindingIndex} of \`${route.method}\`.`);
+  if (route.serverStreaming || route.clientStreaming) notes.push(streamingNote(route));
+  const text = joinText(...notes);
+  if (text !== '') operation['description'] = text;
+  operation['operationId'] = route.operationId;
+
+  const bound = new Set<string>();
+  const parameters: Schema[] = [];
+  for (const parameter of path.parameters) {
+    if (parameter.fieldPath !== undefined) bound.add(parameter.fieldPath.join('.'));
+    parameters.push(pathParameter(parameter, request));
+  }
+  if (route.body !== '') bound.add(route.body);
+  if (route.body !== '*') parameters.push(...queryParameters(request, bound));
+  if (parameters.length > 0) operation['parameters'] = parameters;
+
+  if (route.body !== '') operation['requestBody'] = requestBody(route, request, path, registry);
+  operation['responses'] = {
+    '200': {
+      description: route.responseBody === '' ? `A \`${route.responseType}\`.` : `The \`${route.responseBody}\` field of a \`${route.responseType}\`.`,
+      content: { [JSON_TYPE]: { schema: responseSchema(route, response, registry) } },
+    },
+    ...ERROR_RESPONSES,
+  };
+  if (optionsOf(method)['deprecated'] === true) operation['deprecated'] = true;
+  operation['x-protogate-template'] = route.template;
+  operation['x-protogate-grpc-method'] = route.grpcPath;
+  return operation;
+}
+
+function streamingNote(route: RouteSpec): string {
+  const kind = route.clientStreaming && route.serverStreaming ? 'bidirectional' : route.clientStreaming ? 'client' : 'server';
+  return `This is a ${kind}-streaming RPC; the schemas describe one message of each stream.`;
+}
+
+function pathParameter(parameter: PathParameter, request: protobuf.Type): Schema {
+  const field = parameter.fieldPath === undefined ? undefined : fieldAt(request, parameter.fieldPath);
+  const fieldName = parameter.fieldPath?.join('.');
+  const schema: Schema = field === undefined ? { type: 'string' } : leafSchema(field);
+  if (schema['type'] === 'string' && !('format' in schema) && !('enum' in schema)) schema['pattern'] = parameter.pattern;
+  const lines: string[] = [];
+  if (field?.comment) lines.push(field.comment);
+  if (fieldName === undefined) {
+    lines.push(`Matches \`${parameter.variableTemplate}\`; not bound to a request field.`);
+  } else if (parameter.partial) {
+    lines.push(`One segment of \`${fieldName}\`, which has the form \`${parameter.variableTemplate}\`; the gateway rebuilds the field from the path.`);
+  } else if (parameter.variableTemplate !== '*') {
+    lines.push(`\`${fieldName}\` has the form \`${parameter.variableTemplate}\`.`);
+  }
+  if (parameter.multiSegment) {
+    lines.push('The value spans several path segments: send its "/" characters as they are, not percent-encoded as %2F.');
+  }
+  const out: Schema = { name: parameter.name, in: 'path', required: true, description: lines.join('\n\n'), schema };
+  if (fieldName !== undefined) out['x-protogate-field'] = fieldName;
+  out['x-protogate-pattern'] = parameter.pattern;
+  return out;
+}
+
+/**
+ * Query parameters for the request fields that neither the path nor the body binds: scalars,
+ * enums and scalar-form well-known types, repeated or not, under dotted JSON names; sub-messages
+ * are followed (not into a type already on the way, nor deeper than MAX_QUERY_DEPTH); maps,
+ * repeated messages and other message leaves cannot be sent in a query string and are skipped.
+ */
+function queryParameters(request: protobuf.Type, bound: ReadonlySet<string>): Schema[] {
+  const out: Schema[] = [];
+  const walk = (type: protobuf.Type, protoPath: readonly string[], jsonPath: readonly string[], seen: readonly protobuf.Type[]): void => {
+    for (const field of type.fieldsArray) {
+      field.resolve();
+      const proto = [...protoPath, field.name];
+      if (bound.has(proto.join('.')) || field.map) continue;
+      const json = [...jsonPath, jsonNameOf(field)];
+      const message = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+      if (message !== undefined && !SCALAR_FORM_TYPES.has(message.fullName.slice(1))) {
+        if (!field.repeated && proto.length < MAX_QUERY_DEPTH && !seen.includes(message)) walk(message, proto, json, [...seen, message]);
+        continue;
+      }
+      const item = leafSchema(field);
+      const parameter: Schema = { name: json.join('.'), in: 'query' };
+      if (field.comment) parameter['description'] = field.comment;
+      if (field.repeated) {
+        parameter['schema'] = { type: 'array', items: item };
+        parameter['style'] = 'form';
+        parameter['explode'] = true;
+      } else {
+        parameter['schema'] = item;
+      }
+      if (optionsOf(field)['deprecated'] === true) parameter['deprecated'] = true;
+      parameter['x-protogate-field'] = proto.join('.');
+      out.push(parameter);
+    }
+  };
+  walk(request, [], [], [request]);
+  return out;
+}
+
+/** A self-contained schema for a path or query value: scalar, enum names or a scalar-form WKT. */
+function leafSchema(field: protobuf.Field): Schema {
+  field.resolve();
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Enum) {
+    const { description: _unused, ...schema } = enumSchema(resolved);
+    return schema;
+  }
+  if (resolved instanceof protobuf.Type) {
+    const schema = wellKnownSchema(resolved.fullName.slice(1), () => ({}), scalarSchema) ?? { type: 'string' };
+    return { ...schema };
+  }
+  return scalarSchema(field.type) ?? { type: 'string' };
+}
+
+function fieldAt(type: protobuf.Type, fieldPath: readonly string[]): protobuf.Field | undefined {
+  let current: protobuf.Type | undefined = type;
+  let field: protobuf.Field | undefined;
+  for (const name of fieldPath) {
+    field = current?.fields[name];
+    if (field === undefined) return undefined;
+    field.resolve();
+    current = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+  }
+  return field;
+}
+
+function requestBody(route: RouteSpec, request: protobuf.Type, path: OpenApiPath, registry: SchemaRegistry): Schema {
+  let schema: Schema;
+  let description: string;
+  if (route.body === '*') {
+    // Top-level fields the path binds are not part of the body.
+    const omit = new Set(path.parameters.filter((p) => p.fieldPath?.length === 1).map((p) => p.fieldPath![0]!));
+    schema = omit.size === 0 ? registry.ref(request) : registry.messageSchema(request, omit);
+    description =
+      omit.size === 0
+        ? `A \`${route.requestType}\`.`
+        : `A \`${route.requestType}\` without the fields the path sets (${[...omit].map((n) => `\`${n}\``).join(', ')}).`;
+  } else {
+    const field = request.fields[route.body]!;
+    schema = registry.fieldSchema(field);
+    description = `The \`${route.body}\` field of a \`${route.requestType}\`.`;
+  }
+  return { description, required: true, content: { [JSON_TYPE]: { schema } } };
+}
+
+function responseSchema(route: RouteSpec, response: protobuf.Type, registry: SchemaRegistry): Schema {
+  if (route.responseBody === '') return registry.ref(response);
+  return registry.fieldSchema(response.fields[route.responseBody]!);
+}

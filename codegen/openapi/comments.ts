@@ -7,8 +7,8 @@ import { jsonNameOf, realOneof } from '../../src/transcode/json/field-info.js';
 export function splitComment(comment: string | null | undefined): { summary: string; description: string } {
   const text = (comment ?? '').trim();
   if (text === '') return { summary: '', description: '' };
-  // A sentence ends at ". " / ".\n" / the end; a blank line also ends it.
-  const end = /\.(?=\s|$)|\n\s*\n/.exec(text);
+  // A sentence ends at ". " / ".\n" / the end (not after e.g., i.e., etc.); a blank line also ends it.
+  const end = /(?<!\b(?:e\.g|i\.e|etc|vs))\.(?=\s|$)|\n\s*\n/.exec(text);
   const cut = end === null ? text.length : end.index + (end[0].startsWith('.') ? 1 : 0);
   return {
     summary: text.slice(0, cut).replace(/\s*\n\s*/g, ' ').trim(),

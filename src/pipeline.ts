@@ -5,6 +5,7 @@ import protobuf from 'protobufjs';
 import { Code } from './errors/codes.js';
 import { renderError, type ErrorFormat } from './errors/error-body.js';
 import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
+import { truncate } from './errors/user-input.js';
 import type { GatewayModel } from './gateway-model.js';
 import { RouteTable } from './routing/route-table.js';
 import { compileRoute, type CompiledRoute, type TranscodeOptions } from './transcode/compiled-route.js';
@@ -80,10 +81,10 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const match = table.match(request.method, path);
     switch (match.kind) {
       case 'not-found':
-        return fail(gatewayError(Code.NOT_FOUND, 'PG_ROUTE_NOT_FOUND', `no route for ${request.method} ${truncatePath(path)}`));
+        return fail(gatewayError(Code.NOT_FOUND, 'PG_ROUTE_NOT_FOUND', `no route for ${request.method} ${truncate(path, 128)}`));
       case 'method-not-allowed':
         return fail(
-          gatewayError(Code.UNIMPLEMENTED, 'PG_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${truncatePath(path)}; allowed: ${match.allow.join(', ')}`, {
+          gatewayError(Code.UNIMPLEMENTED, 'PG_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${truncate(path, 128)}; allowed: ${match.allow.join(', ')}`, {
             httpStatus: 405,
             headers: { allow: match.allow.join(', ') },
           }),
@@ -170,8 +171,4 @@ function upstreamMetadata(request: GatewayRequest, policy: MetadataPolicy): Arra
     metadata.push(['x-request-id', request.requestId]);
   }
   return metadata;
-}
-
-function truncatePath(path: string): string {
-  return path.length > 128 ? `${path.slice(0, 128)}…` : path;
 }

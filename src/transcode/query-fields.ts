@@ -4,7 +4,7 @@ import protobuf from 'protobufjs';
 import { badRequest, type GatewayError } from '../errors/gateway-error.js';
 import type { JsonValue } from './json/json-parser.js';
 import { jsonNameOf } from './json/field-info.js';
-import { truncate } from './query-string.js';
+import { truncate } from '../errors/user-input.js';
 
 /** A query parameter (or path variable) that binds a request field. */
 export interface QueryField {

@@ -1,6 +1,7 @@
 // Splits a raw query string into decoded name/value pairs (DESIGN §4: `+` is a space, as
 // browsers' URLSearchParams and HTML forms encode it; a literal plus arrives as %2B).
 import { badRequest } from '../errors/gateway-error.js';
+import { truncate } from '../errors/user-input.js';
 
 /** Decoded query parameters in order of appearance. */
 export type QueryPairs = Array<readonly [name: string, value: string]>;
@@ -28,9 +29,4 @@ function decodeComponent(raw: string, parameter: string): string {
   } catch {
     throw badRequest('PG_BAD_QUERY_PARAM', parameter, `query parameter "${truncate(parameter)}" has malformed percent-encoding`);
   }
-}
-
-/** Shortens user input quoted in error messages. */
-export function truncate(text: string, max = 64): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

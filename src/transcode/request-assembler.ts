@@ -10,7 +10,8 @@ import type { PathTemplate } from '../routing/path-template.js';
 import { JsonNumber, parseJson, type JsonObject, type JsonValue } from './json/json-parser.js';
 import type { CodecRegistry, JsonReadOptions, MessageCodec } from './json/codec.js';
 import { QueryFieldResolver, resolveTemplateField, type QueryField } from './query-fields.js';
-import { parseQueryString, truncate } from './query-string.js';
+import { truncate } from '../errors/user-input.js';
+import { parseQueryString } from './query-string.js';
 import { applySystemParameter, noSystemParameters, type SystemParameters } from './system-parameters.js';
 
 /** How strictly request JSON is read. */

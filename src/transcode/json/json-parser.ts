@@ -1,5 +1,6 @@
 // Request-body stage 1: a strict RFC 8259 JSON parser that keeps what the proto3 JSON mapping
 // needs and JSON.parse loses: exact lexemes of big numbers, duplicate-key and depth checks.
+import { truncate } from '../../errors/user-input.js';
 import { badRequest } from '../../errors/gateway-error.js';
 
 /** A parsed JSON value. Objects have a null prototype, so `"__proto__"` is plain data. */
@@ -306,7 +307,3 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** Shortens a value for an error message. */
-export function truncate(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}

@@ -2,7 +2,8 @@
 // Compiled once per message: a key → field table and one specialised closure per field.
 import protobuf from 'protobufjs';
 import { badRequest, GatewayError } from '../../errors/gateway-error.js';
-import { JsonNumber, truncate, type JsonObject, type JsonValue } from './json-parser.js';
+import { truncate } from '../../errors/user-input.js';
+import { JsonNumber, type JsonObject, type JsonValue } from './json-parser.js';
 import { scalarTypes, show, ValueError, type ScalarType } from './scalar-types.js';
 import { enumInfo, fullNameOf, hasImplicitPresence, jsonNameOf, mapKeyType, realOneof, type EnumInfo } from './field-info.js';
 import { joinPath, type CodecInternals, type CodecLookup, type JsonReadOptions } from './codec.js';

@@ -1,7 +1,8 @@
 // The proto3 JSON mapping of each scalar type, both directions: JSON value → wire value → Writer,
 // and Reader → JSON text. Built once; the per-field closures of the codecs call into these.
 import protobuf from 'protobufjs';
-import { JsonNumber, truncate, type JsonValue } from './json-parser.js';
+import { truncate } from '../../errors/user-input.js';
+import { JsonNumber, type JsonValue } from './json-parser.js';
 import type { JsonReadOptions } from './codec.js';
 import type { Reason } from '../../errors/catalogue.js';
 

@@ -15,7 +15,7 @@ import { upstreamError } from './transcode/upstream-error.js';
 import { parseGrpcTimeout } from './upstream/grpc-timeout.js';
 import { headersToMetadata, metadataToHeaders, type MetadataPolicy } from './upstream/request-metadata.js';
 import { decodeStatusDetails } from './upstream/status-details.js';
-import type { UpstreamTransport } from './upstream/transport.js';
+import type { CancelSignal, UpstreamTransport } from './upstream/transport.js';
 import { exceededLocalLimit } from './upstream/unary-call.js';
 
 /** A request as the HTTP adapter hands it over. */
@@ -26,7 +26,7 @@ export interface GatewayRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: Uint8Array | undefined;
   /** Aborted when the client goes away. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly requestId: string;
 }
 

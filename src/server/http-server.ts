@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { Code } from '../errors/codes.js';
 import { renderError, type ErrorFormat } from '../errors/error-body.js';
 import { gatewayError, GatewayError } from '../errors/gateway-error.js';
-import type { Pipeline } from '../pipeline.js';
+import type { GatewayReply, Pipeline } from '../pipeline.js';
+import { ClientDisconnect } from './client-disconnect.js';
 import { requestIdFor } from './request-id.js';
 
 /** Limits and formats the HTTP layer enforces. */
@@ -71,50 +72,60 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
     method: [...STANDARD_METHODS, ...customMethods],
     url: '*',
     handler: async (request, reply) => {
-      const started = performance.now();
+      const started = options.accessLog ? performance.now() : 0;
       const raw = request.raw;
+      const res = reply.raw;
       const requestId = requestIdFor(raw.headers['x-request-id']);
       const url = raw.url ?? '/';
-      let result;
+      let result: GatewayReply;
       if (url.length > options.maxUrlBytes) {
         const rendered = errorResponse(
           gatewayError(Code.INVALID_ARGUMENT, 'PG_URI_TOO_LONG', `request URL is longer than ${options.maxUrlBytes} bytes`, { httpStatus: 414 }),
         );
         result = { statusCode: rendered.statusCode, headers: {}, body: rendered.body };
       } else {
-        const abort = new AbortController();
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableFinished) abort.abort();
+        const disconnect = new ClientDisconnect();
+        res.once('close', () => {
+          if (!res.writableFinished) disconnect.abort();
         });
         result = await pipeline.handle({
           method: raw.method ?? 'GET',
           url,
           headers: raw.headers,
           body: request.body as Buffer | undefined,
-          signal: abort.signal,
+          signal: disconnect,
           requestId,
         });
       }
-      result.headers['x-request-id'] = requestId;
-      if (options.accessLog) {
-        logger.info(
-          {
-            requestId,
-            method: raw.method,
-            route: 'route' in result && result.route ? result.route.spec.template : undefined,
-            rpc: 'route' in result && result.route ? result.route.spec.grpcPath : undefined,
-            status: result.statusCode,
-            grpcCode: 'error' in result && result.error ? result.error.code : 0,
-            reason: 'error' in result && result.error ? result.error.reason : undefined,
-            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-          },
-          'request',
-        );
-      }
-      return reply.code(result.statusCode).headers(result.headers).type('application/json').send(result.body);
+      if (options.accessLog) logAccess(logger, requestId, raw.method, result, started);
+      // Written directly: the reply is already serialised, so Fastify's send path has nothing to add.
+      reply.hijack();
+      const headers = result.headers;
+      headers['x-request-id'] = requestId;
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(result.body));
+      res.writeHead(result.statusCode, headers);
+      res.end(result.body);
     },
   });
   return app;
+}
+
+function logAccess(logger: Logger, requestId: string, method: string | undefined, result: GatewayReply, started: number): void {
+  const spec = result.route?.spec;
+  logger.info(
+    {
+      requestId,
+      method,
+      route: spec?.template,
+      rpc: spec?.grpcPath,
+      status: result.statusCode,
+      grpcCode: result.error?.code ?? 0,
+      reason: result.error?.reason,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    },
+    'request',
+  );
 }
 
 /** Node's HTTP parser failed before any route ran: answer with the JSON error shape and close. */

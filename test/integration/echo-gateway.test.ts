@@ -14,6 +14,13 @@ let EchoMessage: protobuf.Type;
 let Status: protobuf.Type;
 let ErrorInfo: protobuf.Type;
 const seenMetadata: grpc.Metadata[] = [];
+let hangCancelled = deferred();
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
 
 function statusDetailsBin(code: number, message: string): Buffer {
   const info = ErrorInfo.encode({ reason: 'ECHO_FAILED', domain: 'echo.test', metadata: { k: 'v' } }).finish();
@@ -60,6 +67,10 @@ before(async () => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
       return request;
     },
+    '/echo.v1.EchoService/Hang': (_request, call) =>
+      new Promise<Buffer>(() => {
+        call.on('cancelled', () => hangCancelled.resolve());
+      }),
   });
   gateway = await startTestGateway({
     protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
@@ -273,6 +284,21 @@ describe('upstream answers', () => {
     assert.equal(res.status, 504, res.text);
     assert.equal(res.json.status, 'DEADLINE_EXCEEDED');
     assert.ok(Date.now() - started < 1900, 'the 300 ms route deadline applies, not the backend delay');
+  });
+
+  it('cancels the upstream call when the HTTP client disconnects', async () => {
+    hangCancelled = deferred();
+    const controller = new AbortController();
+    const pending = fetch(`${gateway.base}/v1/hang/x`, { signal: controller.signal }).catch((error: unknown) => error);
+    setTimeout(() => controller.abort(), 100);
+    await pending;
+    let timer: NodeJS.Timeout | undefined;
+    const seen = await Promise.race([
+      hangCancelled.promise.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 1500))),
+    ]);
+    clearTimeout(timer);
+    assert.equal(seen, true, 'the backend saw the call cancelled long before its 15 s deadline');
   });
 
   it('forwards allowed headers as metadata and strips identity and reserved names', async () => {

@@ -97,7 +97,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const route = match.route;
     const spec = route.spec;
     if (spec.clientStreaming || spec.serverStreaming) {
-      return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_METHOD_NOT_ALLOWED', `${spec.service}/${spec.method} is a streaming method; streaming is not served yet`), route);
+      return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a streaming method; streaming is not served yet`), route);
     }
     const assembled = route.assemble({
       bindings: match.bindings,

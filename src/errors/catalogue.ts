@@ -8,7 +8,6 @@ export const reasons = {
   PG_BAD_PATH: 'The request path is malformed (bad percent-encoding or a bad segment).',
   PG_UNKNOWN_QUERY_PARAM: 'A query parameter names no field of the request message.',
   PG_BAD_QUERY_PARAM: 'A query parameter value cannot be converted to its field type.',
-  PG_BAD_PATH_PARAM: 'A path variable value cannot be converted to its field type.',
   PG_BAD_JSON: 'The request body is not valid JSON (syntax, encoding, depth or duplicate keys).',
   PG_BAD_FIELD_VALUE: 'A JSON value has the wrong type or is out of range for its field.',
   PG_UNKNOWN_FIELD: 'The JSON body names a field the message does not have.',
@@ -24,6 +23,7 @@ export const reasons = {
   PG_UPSTREAM_ERROR: 'The upstream service answered with an error status.',
   PG_UPSTREAM_BAD_RESPONSE: 'The upstream response could not be decoded.',
   PG_NO_UPSTREAM: 'No upstream is configured for the service.',
+  PG_STREAMING_NOT_SUPPORTED: 'The method streams; streaming methods are not served yet (501).',
   PG_CLIENT_CLOSED: 'The client closed the request before the answer was ready.',
   PG_INTERNAL: 'An unexpected error inside the gateway (details are in the log, keyed by request id).',
 } as const;

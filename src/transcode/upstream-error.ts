@@ -24,10 +24,23 @@ export function upstreamError(failure: UpstreamFailure, details: readonly Status
     });
   }
   const code = toCode(failure.code);
-  const reason: Reason =
-    code === Code.UNAVAILABLE ? 'PG_UPSTREAM_UNAVAILABLE' : code === Code.DEADLINE_EXCEEDED ? 'PG_UPSTREAM_TIMEOUT' : 'PG_UPSTREAM_ERROR';
+  const reason = reasonFor(code);
   const message = failure.message === '' ? `the upstream call failed (${code})` : failure.message;
   return new GatewayError(code, reason, message, { details: details.length > 0 ? details : info(reason) });
+}
+
+function reasonFor(code: Code): Reason {
+  switch (code) {
+    case Code.UNAVAILABLE:
+      return 'PG_UPSTREAM_UNAVAILABLE';
+    case Code.DEADLINE_EXCEEDED:
+      return 'PG_UPSTREAM_TIMEOUT';
+    case Code.CANCELLED:
+      // In practice the call was cancelled because the HTTP client went away.
+      return 'PG_CLIENT_CLOSED';
+    default:
+      return 'PG_UPSTREAM_ERROR';
+  }
 }
 
 function info(reason: Reason): StatusDetail[] {

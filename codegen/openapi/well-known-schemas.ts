@@ -1,18 +1,9 @@
 // The google.protobuf well-known types have their own JSON forms (protobuf.dev JSON mapping);
 // their component schemas describe those forms instead of the message fields.
+import { wrapperScalars } from '../../src/transcode/json/well-known-types.js';
 import type { Schema } from './schemas.js';
 
-const WRAPPED_SCALARS: Readonly<Record<string, string>> = {
-  DoubleValue: 'double',
-  FloatValue: 'float',
-  Int64Value: 'int64',
-  UInt64Value: 'uint64',
-  Int32Value: 'int32',
-  UInt32Value: 'uint32',
-  BoolValue: 'bool',
-  StringValue: 'string',
-  BytesValue: 'bytes',
-};
+const WRAPPED_SCALARS = wrapperScalars;
 
 /** Well-known types whose JSON form is a string or scalar, so a path or query value can carry them. */
 export const SCALAR_FORM_TYPES: ReadonlySet<string> = new Set([

@@ -382,7 +382,8 @@ function wrapper(st: ScalarType): SpecialWellKnownType {
   };
 }
 
-const wrapperScalars: Record<string, string> = {
+/** The wrapper types (short name) and the scalar each wraps; their JSON form is the bare scalar. */
+export const wrapperScalars: Readonly<Record<string, string>> = {
   DoubleValue: 'double',
   FloatValue: 'float',
   Int64Value: 'int64',

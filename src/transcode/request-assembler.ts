@@ -44,7 +44,7 @@ export function compileRequestAssembler(
   options: RequestReadOptions,
 ): (parts: RequestParts) => AssembledRequest {
   const codec: MessageCodec = codecs.codec(spec.requestType);
-  const readOptions: JsonReadOptions = { ignoreUnknownFields: options.ignoreUnknownFields, fromQuery: false };
+  const readOptions: JsonReadOptions = { ignoreUnknownFields: options.ignoreUnknownFields };
   const boundElsewhere =
     spec.body === '*' ? ('*' as const) : new Set([...template.variables.map((v) => v.fieldPath.join('.')), ...(spec.body ? [spec.body] : [])]);
   const queryFields = new QueryFieldResolver(request, boundElsewhere);

@@ -28,8 +28,8 @@ const codecs = createCodecRegistry(root);
 const WIRE_PROTOBUF = 1;
 const WIRE_JSON = 2;
 const JSON_IGNORE_UNKNOWN_PARSING_TEST = 3;
-const strict: JsonReadOptions = { ignoreUnknownFields: false, fromQuery: false };
-const lenient: JsonReadOptions = { ignoreUnknownFields: true, fromQuery: false };
+const strict: JsonReadOptions = { ignoreUnknownFields: false };
+const lenient: JsonReadOptions = { ignoreUnknownFields: true };
 const canonical: JsonWriteOptions = { emitDefaults: false, enumsAsInts: false };
 
 interface ConformanceRequest {

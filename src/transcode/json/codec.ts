@@ -10,11 +10,6 @@ import { specialWellKnownType, type SpecialWellKnownType } from './well-known-ty
 export interface JsonReadOptions {
   /** Drop unknown fields (and unknown enum names) instead of failing. */
   ignoreUnknownFields: boolean;
-  /**
-   * Query/path mode: leaves are strings: "true"/"false" for bool, decimal strings for numbers,
-   * enum names or numbers, FieldMask accepts proto names (snake_case) as well as json names.
-   */
-  fromQuery: boolean;
 }
 
 /** How JSON output is written. Shared across requests. */

@@ -48,7 +48,6 @@ export function fullNameOf(obj: protobuf.ReflectionObject): string {
   return obj.fullName.startsWith('.') ? obj.fullName.slice(1) : obj.fullName;
 }
 
-const INT_TEXT = /^-?(?:0|[1-9]\d{0,9})$/;
 
 /** Both directions of one enum type. */
 export interface EnumInfo {
@@ -83,7 +82,6 @@ export function enumInfo(e: protobuf.Enum): EnumInfo {
       if (typeof v === 'string') {
         const n = byName.get(v);
         if (n !== undefined) return n;
-        if (opts.fromQuery && INT_TEXT.test(v)) return checkInt32(Number(v), v, fullName);
         if (opts.ignoreUnknownFields) return undefined;
         throw new ValueError(`${show(v)} is not a value of enum ${fullName}`);
       }

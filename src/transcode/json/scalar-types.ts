@@ -311,7 +311,6 @@ export function formatFloat(x: number): string {
 // ---- strings and bytes ----------------------------------------------------------------------
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Reads a length-delimited field as a view into the reader's buffer. */
 export function readBytesView(r: Reader): Uint8Array {
@@ -363,17 +362,11 @@ export function encodeBase64(bytes: Uint8Array): string {
 
 function stringFromJson(v: JsonValue, opts: JsonReadOptions): string {
   if (typeof v !== 'string') throw new ValueError(`${show(v)} is not a string`);
-  // The parser already rejects lone surrogates; values assembled from a query string may not.
-  if (opts.fromQuery && LONE_SURROGATE.test(v)) throw new ValueError('the string is not valid Unicode', 'PG_BAD_JSON');
   return v;
 }
 
 function boolFromJson(v: JsonValue, opts: JsonReadOptions): boolean {
   if (v === true || v === false) return v;
-  if (opts.fromQuery) {
-    if (v === 'true') return true;
-    if (v === 'false') return false;
-  }
   throw new ValueError(`${show(v)} is not a bool`);
 }
 

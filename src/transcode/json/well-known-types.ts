@@ -134,7 +134,7 @@ const fieldMask: SpecialWellKnownType = {
     if (v === '') return;
     for (const p of v.split(',')) {
       // JSON mode: paths are lowerCamel; query mode also takes proto names (update_mask=a_b,c).
-      if (!opts.fromQuery && p.includes('_')) bad(path, `${show(p)}: field mask paths are lowerCamelCase in JSON`);
+      if (p.includes('_')) bad(path, `${show(p)}: field mask paths are lowerCamelCase in JSON`);
       let snake = '';
       for (const ch of p) snake += ch >= 'A' && ch <= 'Z' ? `_${ch.toLowerCase()}` : ch;
       w.uint32(10).string(snake);

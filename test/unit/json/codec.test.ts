@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { GatewayError } from '../../../src/errors/gateway-error.js';
 import { parseJson } from '../../../src/transcode/json/json-parser.js';
-import { canonical, codecOf, lenient, query, roundTrip, strict, withDefaults } from './fixture.js';
+import { canonical, codecOf, lenient, roundTrip, strict, withDefaults } from './fixture.js';
 
 function rejects(name: string, json: string, reason: string, field: string, read = strict): void {
   const codec = codecOf(name);
@@ -72,17 +72,6 @@ test('ignoreUnknownFields drops unknown fields and unknown enum names', () => {
     colors: ['COLOR_RED'],
     flags: { false: 'COLOR_GREEN' },
   });
-});
-
-test('query mode: string leaves', () => {
-  assert.deepEqual(roundTrip('Scalars', '{"flag": "true", "color": "1", "i64": "5", "dbl": "NaN"}', query), {
-    flag: true,
-    color: 'COLOR_RED',
-    i64: '5',
-    dbl: 'NaN',
-  });
-  assert.deepEqual(roundTrip('Wkt', '{"update_mask": "book_id,pageCount"}', query), { updateMask: 'bookId,pageCount' });
-  assert.throws(() => codecOf('Scalars').encodeToBytes({ text: 'a\ud800' } as never, query), /Unicode/);
 });
 
 test('names: json names, proto names, json_name; duplicates are rejected', () => {

@@ -11,9 +11,8 @@ export const root = new protobuf.Root().loadSync(path.join(fixtureDir, 'codec_te
 root.resolveAll();
 export const registry = createCodecRegistry(root);
 
-export const strict: JsonReadOptions = { ignoreUnknownFields: false, fromQuery: false };
-export const lenient: JsonReadOptions = { ignoreUnknownFields: true, fromQuery: false };
-export const query: JsonReadOptions = { ignoreUnknownFields: false, fromQuery: true };
+export const strict: JsonReadOptions = { ignoreUnknownFields: false };
+export const lenient: JsonReadOptions = { ignoreUnknownFields: true };
 export const canonical: JsonWriteOptions = { emitDefaults: false, enumsAsInts: false };
 export const withDefaults: JsonWriteOptions = { emitDefaults: true, enumsAsInts: false };
 

@@ -301,6 +301,15 @@ describe('upstream answers', () => {
     assert.equal(seen, true, 'the backend saw the call cancelled long before its 15 s deadline');
   });
 
+  it('lets a client grpc-timeout shorten the deadline, never lengthen it', async () => {
+    const started = Date.now();
+    const res = await fetchJson(`${gateway.base}/v1/hang/x`, { headers: { 'grpc-timeout': '200m' } });
+    assert.equal(res.status, 504, res.text);
+    assert.ok(Date.now() - started < 5000, 'answered at the client deadline, not the 15 s default');
+    const capped = await fetchJson(`${gateway.base}/v1/slow/x`, { headers: { 'grpc-timeout': '1H' } });
+    assert.equal(capped.status, 504, 'the 300 ms route deadline still applies');
+  });
+
   it('forwards allowed headers as metadata and strips identity and reserved names', async () => {
     seenMetadata.length = 0;
     const res = await fetchJson(`${gateway.base}/v1/echo/abc`, {

@@ -13,6 +13,7 @@ before(async () => {
     protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
     upstreams: [{ service: '*', target: '127.0.0.1:1' }],
     limits: { maxHeaderBytes: 2048, maxUrlBytes: 256 },
+    server: { adminPort: 0 },
   });
 });
 after(async () => {
@@ -75,4 +76,12 @@ it('answers malformed percent-encoding in the path with 400 JSON', async () => {
   const res = await fetchJson(`${gateway.base}/v1/echo/%zz`);
   assert.equal(res.status, 400, res.text);
   assert.equal(res.json.status, 'INVALID_ARGUMENT');
+});
+
+it('serves /healthz and /readyz on the admin port', async () => {
+  const admin = `http://127.0.0.1:${gateway.adminPort}`;
+  assert.equal((await fetchJson(`${admin}/healthz`)).status, 200);
+  const ready = await fetchJson(`${admin}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.equal(ready.json.status, 'ready');
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import { parseDurationMs } from '../src/config/duration.js';
 import type { RouteSpec } from '../src/gateway-model.js';
+import { fieldByName } from '../src/transcode/json/field-info.js';
 import { parsePathTemplate, templateShapeKey, type PathTemplate } from '../src/routing/path-template.js';
 import type { LoadedProtos } from './load-protos.js';
 import { ProtoError, type ProtoSource, type SourceLocation } from './source-location.js';
@@ -177,11 +178,11 @@ function checkBinding(site: RuleSite, rule: RuleObject, index: number, ctx: Bind
   if (body !== '' && (httpMethod === 'GET' || httpMethod === 'HEAD')) {
     throw site.error(`body`, `${httpMethod} ${template} has body "${body}"`, `remove body: ${httpMethod} requests carry no body`);
   }
-  if (body !== '' && body !== '*' && !request.fields[body]) {
+  if (body !== '' && body !== '*' && !fieldByName(request, body)) {
     throw site.error(`"${body}"`, `body "${body}" is not a field of ${request.fullName.slice(1)}`, `name a top-level field of the request message, or "*"`, 1);
   }
   const responseBody = typeof rule['response_body'] === 'string' ? rule['response_body'] : '';
-  if (responseBody !== '' && !response.fields[responseBody]) {
+  if (responseBody !== '' && !fieldByName(response, responseBody)) {
     throw site.error(
       `"${responseBody}"`,
       `response_body "${responseBody}" is not a field of ${response.fullName.slice(1)}`,
@@ -220,7 +221,7 @@ function parseTemplateOrThrow(site: RuleSite, template: string): PathTemplate {
 function checkPathField(site: RuleSite, template: string, request: protobuf.Type, fieldPath: readonly string[]): void {
   let type: protobuf.Type = request;
   fieldPath.forEach((name, i) => {
-    const field = type.fields[name];
+    const field = fieldByName(type, name);
     const shown = fieldPath.join('.');
     if (!field) {
       throw site.error(`"${template}"`, `path variable "${shown}": ${type.fullName.slice(1)} has no field "${name}"`, 'name an existing field (proto field names, dot-separated)', 1);

@@ -2,7 +2,7 @@
 // the request body from `body`, the 200 response from `response_body`, and the error responses.
 import protobuf from 'protobufjs';
 import type { RouteSpec } from '../../src/gateway-model.js';
-import { jsonNameOf } from '../../src/transcode/json/field-info.js';
+import { fieldByName, jsonNameOf } from '../../src/transcode/json/field-info.js';
 import { joinText, splitComment } from './comments.js';
 import type { OpenApiPath, PathParameter } from './paths.js';
 import { enumSchema, optionsOf, scalarSchema, type Schema, type SchemaRegistry } from './schemas.js';
@@ -140,7 +140,7 @@ function fieldAt(type: protobuf.Type, fieldPath: readonly string[]): protobuf.Fi
   let current: protobuf.Type | undefined = type;
   let field: protobuf.Field | undefined;
   for (const name of fieldPath) {
-    field = current?.fields[name];
+    field = current === undefined ? undefined : fieldByName(current, name);
     if (field === undefined) return undefined;
     field.resolve();
     current = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;

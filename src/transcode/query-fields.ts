@@ -3,7 +3,7 @@
 import protobuf from 'protobufjs';
 import { badRequest, type GatewayError } from '../errors/gateway-error.js';
 import type { JsonValue } from './json/json-parser.js';
-import { jsonNameOf } from './json/field-info.js';
+import { fieldByName, jsonNameOf } from './json/field-info.js';
 import { truncate } from '../errors/user-input.js';
 
 /** A query parameter (or path variable) that binds a request field. */
@@ -122,7 +122,7 @@ export function resolveTemplateField(request: protobuf.Type, protoPath: readonly
   let type = request;
   let field: protobuf.Field | undefined;
   for (const name of protoPath) {
-    field = type.fields[name];
+    field = fieldByName(type, name);
     if (field === undefined) throw new Error(`protogate: ${request.fullName} has no field path ${protoPath.join('.')}`);
     jsonPath.push(jsonNameOf(field));
     if (field.resolvedType instanceof protobuf.Type) type = field.resolvedType;
@@ -131,7 +131,7 @@ export function resolveTemplateField(request: protobuf.Type, protoPath: readonly
 }
 
 function findField(type: protobuf.Type, name: string): protobuf.Field | undefined {
-  const byProtoName = type.fields[name];
+  const byProtoName = fieldByName(type, name);
   if (byProtoName) return byProtoName;
   return type.fieldsArray.find((field) => jsonNameOf(field) === name);
 }

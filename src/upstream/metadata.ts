@@ -21,7 +21,8 @@ const reservedNames: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
-function isReserved(name: string): boolean {
+/** Whether a metadata name belongs to the transport (never sent or surfaced as application metadata). */
+export function isTransportName(name: string): boolean {
   return name.startsWith('grpc-') || name.startsWith(':') || reservedNames.has(name);
 }
 
@@ -32,7 +33,7 @@ function isReserved(name: string): boolean {
 export function toGrpcMetadata(pairs: ReadonlyArray<readonly [string, string | Buffer]>): Metadata {
   const metadata = new Metadata();
   for (const [name, value] of pairs) {
-    if (isReserved(name)) continue;
+    if (isTransportName(name)) continue;
     // grpc-js validates the rest: legal names, printable ASCII values, Buffers only for '-bin'.
     metadata.add(name, name.endsWith('-bin') && typeof value === 'string' ? Buffer.from(value, 'base64') : value);
   }
@@ -48,7 +49,7 @@ export function fromGrpcMetadata(metadata: Metadata | undefined): MetadataPairs 
   const pairs: Array<readonly [string, string]> = [];
   const entries = metadata.toJSON();
   for (const name in entries) {
-    if (isReserved(name)) continue;
+    if (isTransportName(name)) continue;
     for (const value of entries[name] as ReadonlyArray<string | Buffer>) {
       pairs.push([name, typeof value === 'string' ? value : value.toString('base64')]);
     }

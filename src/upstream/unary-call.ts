@@ -30,6 +30,12 @@ export function exceededLocalLimit(result: UnaryResult): 'request' | 'response' 
   return result.ok ? undefined : localLimitFailures.get(result);
 }
 
+/** Marks `failure` as caused by one of this gateway's message-size limits (see exceededLocalLimit). */
+export function markLocalLimit(failure: Failure, side: 'request' | 'response'): Failure {
+  localLimitFailures.set(failure, side);
+  return failure;
+}
+
 /** A failure decided locally, before or without an upstream status. */
 export function localFailure(code: number, message: string, cause: string): Failure {
   return { ok: false, code, message, statusDetails: undefined, headers: EMPTY, trailers: EMPTY, cause };

@@ -4,6 +4,14 @@ import { JsonNumber, type JsonValue } from './json-parser.js';
 import { show, ValueError } from './scalar-types.js';
 import type { JsonReadOptions } from './codec.js';
 
+/**
+ * The field of `type` named `name` (proto name), or undefined. protobufjs keeps fields in a plain
+ * object, so `type.fields['__proto__']` would be Object.prototype: look up own members only.
+ */
+export function fieldByName(type: protobuf.Type, name: string): protobuf.Field | undefined {
+  return Object.prototype.hasOwnProperty.call(type.fields, name) ? type.fields[name] : undefined;
+}
+
 /** The JSON name: explicit `json_name`, else protoc's lowerCamel conversion of the proto name. */
 export function jsonNameOf(field: protobuf.Field): string {
   const explicit = (field.options as Record<string, unknown> | undefined)?.['json_name'];

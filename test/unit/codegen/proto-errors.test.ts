@@ -106,6 +106,9 @@ describe('HttpRule checks', () => {
   it('rejects an unknown body field and an unknown response_body field', () => {
     expectError(`${header}${rpc('{ post: "/v1/things" body: "nope" }')}${messages}`, OPTION_LINE, undefined, /body "nope" is not a field/);
     expectError(`${header}${rpc('{ get: "/v1/things" response_body: "nope" }')}${messages}`, OPTION_LINE, undefined, /response_body "nope"/);
+    // protobufjs keeps fields in a plain object: inherited names must not count as fields.
+    expectError(`${header}${rpc('{ post: "/v1/things" body: "constructor" }')}${messages}`, OPTION_LINE, undefined, /body "constructor" is not a field/);
+    expectError(`${header}${rpc('{ get: "/v1/{__proto__}" }')}${messages}`, OPTION_LINE, undefined, /no field "__proto__"/);
   });
 
   it('rejects nested additional_bindings', () => {

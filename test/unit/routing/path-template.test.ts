@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PathTemplate } from '../../../src/routing/path-template.js';
 import { parsePathTemplate, templateShapeKey } from '../../../src/routing/path-template.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 function parse(source: string): PathTemplate {
   const result = parsePathTemplate(source);

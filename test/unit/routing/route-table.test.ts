@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parsePathTemplate } from '../../../src/routing/path-template.js';
 import type { MatchResult } from '../../../src/routing/route-table.js';
 import { RouteTable } from '../../../src/routing/route-table.js';
-import { seededRandom } from './seeded-random.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 /** Builds a table whose routes are named "METHOD template". */
 function table(rules: ReadonlyArray<readonly [method: string, template: string]>): RouteTable<string> {

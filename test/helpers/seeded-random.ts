@@ -1,4 +1,4 @@
-// A small seeded PRNG (mulberry32) so the routing fuzz tests run the same inputs every time.
+// A small seeded PRNG (mulberry32), so fuzz tests run the same inputs every time.
 
 /** Returns a function yielding numbers in [0, 1), fully determined by `seed`. */
 export function seededRandom(seed: number): () => number {

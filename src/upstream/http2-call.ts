@@ -1,0 +1,220 @@
+// One unary call on a node:http2 stream: the stream's events go to shared listeners (no closures
+// per call), which collect the one length-prefixed response message, check it against the
+// receive limit before buffering, and turn headers/trailers into a UnaryResult.
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { Code } from '../errors/codes.js';
+import { clientSafeMessage } from './client-safe-message.js';
+import { STATUS_DETAILS_KEY } from './metadata.js';
+import { codeForHttpStatus, decodeGrpcMessage, metadataPairsOf, parseGrpcStatus } from './http2-metadata.js';
+import type { CancelSignal, MetadataPairs, UnaryResult } from './transport.js';
+import { localFailure, markLocalLimit } from './unary-call.js';
+
+type Failure = Extract<UnaryResult, { ok: false }>;
+
+const {
+  NGHTTP2_CANCEL,
+  NGHTTP2_NO_ERROR,
+  NGHTTP2_REFUSED_STREAM,
+  NGHTTP2_ENHANCE_YOUR_CALM,
+  NGHTTP2_INADEQUATE_SECURITY,
+} = http2.constants;
+
+const PREFIX_BYTES = 5;
+const EMPTY: MetadataPairs = [];
+
+/** One HTTP/2 connection of a transport, with the calls it carries. */
+export interface Http2Connection {
+  readonly session: ClientHttp2Session;
+  /** calls in flight on this session (it is ref'd while > 0) */
+  inFlight: number;
+  /** whether the session ever connected (a failure before that means backoff) */
+  connected: boolean;
+}
+
+/** What a call needs from its transport. */
+export interface Http2CallOwner {
+  readonly target: string;
+  readonly maxReceiveMessageBytes: number;
+  /** bookkeeping once a call has its result: unlink, counts, drain */
+  callSettled(call: Http2Call): void;
+  /** the connection failed under a call: stop using it */
+  connectionLost(connection: Http2Connection): void;
+}
+
+/** The state of one call; also a node of the owner's intrusive list of calls in flight. */
+export class Http2Call {
+  prev: Http2Call | undefined = undefined;
+  next: Http2Call | undefined = undefined;
+  done = false;
+  stream: ClientHttp2Stream | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  headers: IncomingHttpHeaders | undefined = undefined;
+  trailers: IncomingHttpHeaders | undefined = undefined;
+  first: Buffer | undefined = undefined;
+  chunks: Buffer[] | undefined = undefined;
+  received = 0;
+  /** prefix + message length once the 5-byte prefix has been read, else -1 */
+  expected = -1;
+  error: (Error & { code?: string }) | undefined = undefined;
+
+  constructor(
+    readonly owner: Http2CallOwner,
+    readonly connection: Http2Connection,
+    readonly path: string,
+    readonly deadline: number,
+    readonly signal: CancelSignal | undefined,
+    readonly resolve: (result: UnaryResult) => void,
+  ) {}
+}
+
+const kCall: unique symbol = Symbol('protogate.http2Call');
+type CallStream = ClientHttp2Stream & { [kCall]: Http2Call };
+
+/** Wires `stream` to `call` through the shared listeners. */
+export function attachStream(call: Http2Call, stream: ClientHttp2Stream): void {
+  call.stream = stream;
+  (stream as CallStream)[kCall] = call;
+  stream.on('response', onResponse);
+  stream.on('data', onData);
+  stream.on('trailers', onTrailers);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+}
+
+/** Ends the call with `result` now; the stream (if still open) is reset with CANCEL. */
+export function settle(call: Http2Call, result: UnaryResult, cancelStream: boolean): void {
+  if (call.done) return;
+  call.done = true;
+  if (call.onAbort !== undefined) call.signal?.removeEventListener('abort', call.onAbort);
+  if (cancelStream && call.stream !== undefined && !call.stream.closed) call.stream.close(NGHTTP2_CANCEL);
+  call.owner.callSettled(call);
+  call.resolve(result);
+}
+
+function fail(call: Http2Call, code: number, message: string, cause: string): Failure {
+  return localFailure(code, message, `${call.owner.target}${call.path}: ${cause}`);
+}
+
+/** The shared deadline sweep found the call past its deadline. */
+export function expire(call: Http2Call): void {
+  settle(call, fail(call, Code.DEADLINE_EXCEEDED, 'Upstream deadline exceeded', 'deadline exceeded (local timer)'), true);
+}
+
+/** The caller's signal aborted: RST_STREAM CANCEL, result CANCELLED. */
+export function abort(call: Http2Call): void {
+  settle(call, fail(call, Code.CANCELLED, 'Upstream call cancelled', 'cancelled by the caller'), true);
+}
+
+function onResponse(this: CallStream, headers: IncomingHttpHeaders): void {
+  const call = this[kCall];
+  if (call.done) return;
+  call.headers = headers;
+  const status = headers[':status'];
+  if (status !== 200) {
+    const code = codeForHttpStatus(status ?? 0);
+    settle(call, fail(call, code, `Upstream answered HTTP ${status ?? 'without a status'}`, `HTTP status ${status}`), true);
+    return;
+  }
+  const contentType = headers['content-type'];
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+    settle(call, fail(call, Code.UNKNOWN, 'Upstream answered without gRPC content', `content-type ${contentType}`), true);
+  }
+}
+
+function onData(this: CallStream, chunk: Buffer): void {
+  const call = this[kCall];
+  if (call.done) return;
+  if (call.first === undefined) call.first = chunk;
+  else (call.chunks ??= [call.first]).push(chunk);
+  call.received += chunk.length;
+  if (call.expected < 0) {
+    if (call.received < PREFIX_BYTES) return;
+    const prefix = call.chunks === undefined ? call.first : Buffer.concat(call.chunks, call.received);
+    const flag = prefix[0] as number;
+    const length = prefix.readUInt32BE(1);
+    if (flag !== 0) {
+      // no grpc-accept-encoding was offered, so a compressed (or unknown) flag is a protocol error
+      settle(call, fail(call, Code.INTERNAL, 'Upstream protocol error', `message flag ${flag} without a negotiated encoding`), true);
+      return;
+    }
+    const max = call.owner.maxReceiveMessageBytes;
+    if (max >= 0 && length > max) {
+      const failure = fail(call, Code.RESOURCE_EXHAUSTED, 'Upstream response exceeds the size limit', `Received message larger than max (${length} vs. ${max})`);
+      settle(call, markLocalLimit(failure, 'response'), true);
+      return;
+    }
+    call.expected = PREFIX_BYTES + length;
+  }
+  if (call.received > call.expected) {
+    settle(call, fail(call, Code.UNIMPLEMENTED, 'Upstream sent more than one response message', 'Too many responses received'), true);
+  }
+}
+
+function onTrailers(this: CallStream, trailers: IncomingHttpHeaders): void {
+  this[kCall].trailers = trailers;
+}
+
+function onError(this: CallStream, error: Error): void {
+  this[kCall].error = error;
+}
+
+function onClose(this: CallStream): void {
+  const call = this[kCall];
+  if (call.done) return;
+  settle(call, resultOf(call, this.rstCode ?? NGHTTP2_NO_ERROR), false);
+}
+
+/** Code for a stream the server reset (PROTOCOL-HTTP2.md "Errors"). */
+function codeForRstStream(rstCode: number): number {
+  if (rstCode === NGHTTP2_REFUSED_STREAM) return Code.UNAVAILABLE;
+  if (rstCode === NGHTTP2_CANCEL) return Code.CANCELLED;
+  if (rstCode === NGHTTP2_ENHANCE_YOUR_CALM) return Code.RESOURCE_EXHAUSTED;
+  if (rstCode === NGHTTP2_INADEQUATE_SECURITY) return Code.PERMISSION_DENIED;
+  return Code.INTERNAL;
+}
+
+function resultOf(call: Http2Call, rstCode: number): UnaryResult {
+  const { headers, trailers, error } = call;
+  const trailersOnly = trailers === undefined && headers !== undefined && headers['grpc-status'] !== undefined;
+  if (trailers === undefined && !trailersOnly) {
+    // The stream ended without a status: the connection went away, or the server reset it.
+    if (error !== undefined && error.code !== 'ERR_HTTP2_STREAM_ERROR') {
+      call.owner.connectionLost(call.connection);
+      return fail(call, Code.UNAVAILABLE, 'Upstream unavailable', `${headers === undefined ? 'no response' : 'connection lost'}: ${error.message}`);
+    }
+    if (rstCode !== NGHTTP2_NO_ERROR) return fail(call, codeForRstStream(rstCode), 'Upstream reset the call', `RST_STREAM code ${rstCode}`);
+    return fail(call, headers === undefined ? Code.UNAVAILABLE : Code.INTERNAL, 'Upstream protocol error', 'stream ended without a status');
+  }
+  const statusSource = (trailersOnly ? headers : trailers) as IncomingHttpHeaders;
+  const responseHeaders = trailersOnly || headers === undefined ? EMPTY : metadataPairsOf(headers);
+  const responseTrailers = metadataPairsOf(statusSource);
+  const code = parseGrpcStatus(statusSource['grpc-status']);
+  if (code === Code.OK) {
+    if (call.expected >= 0 && call.received === call.expected) {
+      const first = call.first as Buffer;
+      const whole = call.chunks === undefined ? first : Buffer.concat(call.chunks, call.received);
+      return { ok: true, message: whole.subarray(PREFIX_BYTES), headers: responseHeaders, trailers: responseTrailers };
+    }
+    const cause = call.received === 0 ? 'No message received' : `truncated message (${call.received} of ${call.expected} bytes)`;
+    return withMetadata(fail(call, call.received === 0 ? Code.UNIMPLEMENTED : Code.INTERNAL, 'Upstream protocol error', cause), responseHeaders, responseTrailers);
+  }
+  const rawMessage = statusSource['grpc-message'];
+  const details = code === undefined ? 'missing grpc-status' : typeof rawMessage === 'string' ? decodeGrpcMessage(rawMessage) : '';
+  const finalCode = code ?? Code.UNKNOWN;
+  const rawDetails = statusSource[STATUS_DETAILS_KEY];
+  return {
+    ok: false,
+    code: finalCode,
+    message: clientSafeMessage(finalCode, details, call.owner.target),
+    statusDetails: typeof rawDetails === 'string' ? Buffer.from(rawDetails, 'base64') : undefined,
+    headers: responseHeaders,
+    trailers: responseTrailers,
+    cause: `${call.owner.target}${call.path}: ${details}`,
+  };
+}
+
+function withMetadata(failure: Failure, headers: MetadataPairs, trailers: MetadataPairs): Failure {
+  failure.headers = headers;
+  failure.trailers = trailers;
+  return failure;
+}

@@ -55,7 +55,8 @@ export function applyResponseFieldMask(value: unknown, mask: ResponseFieldMask):
   if (mask.size === 0 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => applyResponseFieldMask(item, mask));
   if (mask.has('*')) return value;
-  const out: Record<string, unknown> = {};
+  // Null prototype: a selected name "__proto__" is data, not the object's prototype.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [name, sub] of mask) {
     if (Object.prototype.hasOwnProperty.call(value, name)) {
       out[name] = applyResponseFieldMask((value as Record<string, unknown>)[name], sub);

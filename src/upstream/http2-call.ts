@@ -1,7 +1,7 @@
 // One unary call on a node:http2 stream: the stream's events go to shared listeners (no closures
 // per call), which collect the one length-prefixed response message, check it against the
 // receive limit before buffering, and turn headers/trailers into a UnaryResult.
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import { Code } from '../errors/codes.js';
 import { clientSafeMessage } from './client-safe-message.js';
 import { STATUS_DETAILS_KEY } from './metadata.js';
@@ -29,6 +29,8 @@ export interface Http2Connection {
   inFlight: number;
   /** whether the session ever connected (a failure before that means backoff) */
   connected: boolean;
+  /** set on GOAWAY, error or close: streams still open on it may end without a status */
+  lost: boolean;
 }
 
 /** What a call needs from its transport. */
@@ -105,7 +107,7 @@ export function abort(call: Http2Call): void {
   settle(call, fail(call, Code.CANCELLED, 'Upstream call cancelled', 'cancelled by the caller'), true);
 }
 
-function onResponse(this: CallStream, headers: IncomingHttpHeaders): void {
+function onResponse(this: CallStream, headers: IncomingHttpHeaders & IncomingHttpStatusHeader): void {
   const call = this[kCall];
   if (call.done) return;
   call.headers = headers;
@@ -178,9 +180,11 @@ function resultOf(call: Http2Call, rstCode: number): UnaryResult {
   const trailersOnly = trailers === undefined && headers !== undefined && headers['grpc-status'] !== undefined;
   if (trailers === undefined && !trailersOnly) {
     // The stream ended without a status: the connection went away, or the server reset it.
-    if (error !== undefined && error.code !== 'ERR_HTTP2_STREAM_ERROR') {
+    // (a session torn down under a stream resets it with CANCEL or INTERNAL_ERROR, not an RST from the server)
+    if ((error !== undefined && error.code !== 'ERR_HTTP2_STREAM_ERROR') || call.connection.lost || call.connection.session.destroyed) {
       call.owner.connectionLost(call.connection);
-      return fail(call, Code.UNAVAILABLE, 'Upstream unavailable', `${headers === undefined ? 'no response' : 'connection lost'}: ${error.message}`);
+      const reason = error?.message ?? `rst code ${rstCode}`;
+      return fail(call, Code.UNAVAILABLE, 'Upstream unavailable', `${headers === undefined ? 'no response' : 'connection lost'}: ${reason}`);
     }
     if (rstCode !== NGHTTP2_NO_ERROR) return fail(call, codeForRstStream(rstCode), 'Upstream reset the call', `RST_STREAM code ${rstCode}`);
     return fail(call, headers === undefined ? Code.UNAVAILABLE : Code.INTERNAL, 'Upstream protocol error', 'stream ended without a status');

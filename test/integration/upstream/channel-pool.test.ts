@@ -1,8 +1,10 @@
-// The pool itself: separate connections, round-robin, connectivity state and draining close.
+// The pool itself, for each transport: separate connections, round-robin, connectivity state and
+// draining close.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code } from '../../../src/errors/codes.js';
-import { createGrpcJsTransport } from '../../../src/upstream/channel-pool.js';
+import { createGrpcJsTransport, type ChannelPool, type ChannelPoolOptions } from '../../../src/upstream/channel-pool.js';
+import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
 import { UpstreamRegistry } from '../../../src/upstream/upstream-registry.js';
 import type { UnaryRequest } from '../../../src/upstream/transport.js';
 import { startTestServer, type TestServer } from './grpc-test-server.js';
@@ -11,7 +13,12 @@ function request(path: string, deadlineMs = 5000): UnaryRequest {
   return { path, message: Buffer.from('ping'), metadata: [], deadline: Date.now() + deadlineMs };
 }
 
-describe('grpc-js channel pool', () => {
+const transports: ReadonlyArray<readonly [string, (options: ChannelPoolOptions) => ChannelPool]> = [
+  ['grpc-js', createGrpcJsTransport],
+  ['node:http2', createHttp2Transport],
+];
+
+for (const [transportName, createTransport] of transports) describe(`${transportName} channel pool`, () => {
   let server: TestServer;
   const held: Array<() => void> = [];
 
@@ -31,7 +38,7 @@ describe('grpc-js channel pool', () => {
   });
 
   it('round-robins calls over separate connections', async () => {
-    const pool = createGrpcJsTransport({ target: server.target, size: 3 });
+    const pool = createTransport({ target: server.target, size: 3 });
     try {
       const first = server.peers.length;
       for (let i = 0; i < 6; i++) assert.ok((await pool.unary(request('/test.Echo/Echo'))).ok);
@@ -45,7 +52,7 @@ describe('grpc-js channel pool', () => {
   });
 
   it('reports idle before the first call, ready after, shutdown once closed', async () => {
-    const pool = createGrpcJsTransport({ target: server.target });
+    const pool = createTransport({ target: server.target });
     assert.equal(pool.state(), 'idle');
     assert.ok((await pool.unary(request('/test.Echo/Echo'))).ok);
     assert.equal(pool.state(), 'ready');
@@ -57,7 +64,7 @@ describe('grpc-js channel pool', () => {
   });
 
   it('close waits for the calls in flight', async () => {
-    const pool = createGrpcJsTransport({ target: server.target, size: 1 });
+    const pool = createTransport({ target: server.target, size: 1 });
     const calls = server.received.length;
     const pending = pool.unary(request('/test.Echo/Held'));
     while (server.received.length === calls) await new Promise((resolve) => setImmediate(resolve));
@@ -82,6 +89,7 @@ describe('grpc-js channel pool', () => {
         { service: '*', target: '127.0.0.1:1' },
       ],
       { size: 1 },
+      createTransport,
     );
     try {
       const echo = registry.transportFor('test.Echo');

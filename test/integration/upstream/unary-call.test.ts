@@ -1,4 +1,5 @@
-// Unary calls through the grpc-js channel pool against a real grpc-js server on loopback.
+// Unary calls through each transport (the grpc-js channel pool and the node:http2 client) against
+// a real grpc-js server on loopback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -6,7 +7,8 @@ import { once } from 'node:events';
 import protobuf from 'protobufjs/minimal.js';
 import { Metadata } from '@grpc/grpc-js';
 import { Code } from '../../../src/errors/codes.js';
-import { createGrpcJsTransport, type ChannelPool } from '../../../src/upstream/channel-pool.js';
+import { createGrpcJsTransport, type ChannelPool, type ChannelPoolOptions } from '../../../src/upstream/channel-pool.js';
+import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
 import { decodeStatusDetails } from '../../../src/upstream/status-details.js';
 import { exceededLocalLimit } from '../../../src/upstream/unary-call.js';
 import type { UnaryRequest } from '../../../src/upstream/transport.js';
@@ -45,7 +47,12 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
-describe('grpc-js transport: unary', () => {
+const transports: ReadonlyArray<readonly [string, (options: ChannelPoolOptions) => ChannelPool]> = [
+  ['grpc-js', createGrpcJsTransport],
+  ['node:http2', createHttp2Transport],
+];
+
+for (const [transportName, createTransport] of transports) describe(`${transportName} transport: unary`, () => {
   let server: TestServer;
   let pool: ChannelPool;
 
@@ -73,7 +80,7 @@ describe('grpc-js transport: unary', () => {
         callback(null, Buffer.alloc(Number(call.request.toString()), 7));
       },
     });
-    pool = createGrpcJsTransport({ target: server.target });
+    pool = createTransport({ target: server.target });
   });
 
   after(async () => {
@@ -206,7 +213,7 @@ describe('grpc-js transport: unary', () => {
   });
 
   it('honours a configured maxReceiveMessageBytes and maxSendMessageBytes', async () => {
-    const small = createGrpcJsTransport({ target: server.target, size: 1, maxReceiveMessageBytes: 1024, maxSendMessageBytes: 16 });
+    const small = createTransport({ target: server.target, size: 1, maxReceiveMessageBytes: 1024, maxSendMessageBytes: 16 });
     try {
       const tooBig = await small.unary(request('/test.Echo/Big', { message: Buffer.from('1025') }));
       assert.ok(!tooBig.ok);
@@ -227,7 +234,7 @@ describe('grpc-js transport: unary', () => {
 
   it('answers UNAVAILABLE well under a second when nothing listens', async () => {
     const port = await closedPort();
-    const nowhere = createGrpcJsTransport({ target: `127.0.0.1:${port}` });
+    const nowhere = createTransport({ target: `127.0.0.1:${port}` });
     try {
       const started = Date.now();
       const result = await nowhere.unary(request('/test.Echo/Echo', { deadline: started + 10_000 }));

@@ -1,5 +1,5 @@
-// Quick measurement, not a test: client CPU µs per unary call through createGrpcJsTransport
-// against a grpc-js echo server in a child process, closed loop. (Belongs in bench/ once that
+// Quick measurement, not a test: client CPU µs per unary call through createGrpcJsTransport and
+// createHttp2Transport side by side against a grpc-js echo server in a child process, closed loop. (Belongs in bench/ once that
 // room has an owner; kept here with the transport it measures.)
 //   BENCH_SERVER_CPU=1 taskset -c 0 node --import tsx test/integration/upstream/unary-loop.bench.ts [calls] [inFlight] [poolSize]
 import { execFileSync, fork } from 'node:child_process';
@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { createGrpcJsTransport } from '../../../src/upstream/channel-pool.js';
+import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
 import { startTestServer } from './grpc-test-server.js';
 
 if (process.argv[2] === 'serve') {
@@ -38,12 +39,17 @@ if (process.argv[2] === 'serve') {
   };
 
   const pool = createGrpcJsTransport({ target, size: poolSize });
+  const lean = createHttp2Transport({ target, size: poolSize });
   const client = new Client(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   const identity = (bytes: Buffer): Buffer => bytes;
   const contenders: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
     [
       'createGrpcJsTransport().unary',
       () => pool.unary({ path: '/test.Echo/Echo', message, metadata: [['x-request-id', 'r1']], deadline: Date.now() + 15_000 }),
+    ],
+    [
+      'createHttp2Transport().unary',
+      () => lean.unary({ path: '/test.Echo/Echo', message, metadata: [['x-request-id', 'r1']], deadline: Date.now() + 15_000 }),
     ],
     [
       'bare grpc-js makeUnaryRequest (1 channel)',
@@ -69,5 +75,6 @@ if (process.argv[2] === 'serve') {
   }
   client.close();
   await pool.close();
+  await lean.close();
   child.kill();
 }

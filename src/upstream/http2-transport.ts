@@ -1,0 +1,292 @@
+// A lean gRPC unary client on node:http2 behind UpstreamTransport: N sessions (default 1) to one
+// target, round-robin, created lazily and re-created after close/GOAWAY/error (with gRPC's
+// connection backoff after a failed connect), and one coarse deadline sweep per transport instead
+// of a timer per call. Same observable behaviour as the grpc-js transport (channel-pool.ts).
+//
+// TODO(tls): plaintext (h2c) only; a TLS target needs `https://` + `tls.connect` options here.
+// Not the default: the lead wires it in through UpstreamRegistry's `createTransport` argument.
+import http2, { type ClientHttp2Session, type ClientSessionOptions, type OutgoingHttpHeaders } from 'node:http2';
+import { Code } from '../errors/codes.js';
+import type { ChannelPoolOptions } from './channel-pool.js';
+import { abort, attachStream, expire, Http2Call, type Http2CallOwner, type Http2Connection } from './http2-call.js';
+import { addRequestMetadata, encodeGrpcTimeout } from './http2-metadata.js';
+import type { TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import { localFailure, markLocalLimit } from './unary-call.js';
+
+/** The node:http2 transport, with its connectivity exposed for readiness checks. */
+export interface Http2Transport extends UpstreamTransport {
+  readonly target: string;
+  state(): TransportState;
+}
+
+const DEFAULT_SIZE = 1;
+const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** how often the deadline sweep runs while calls are in flight */
+const SWEEP_INTERVAL_MS = 5;
+/** above this a request is written as prefix + message rather than copied into one frame */
+const COPY_LIMIT_BYTES = 64 * 1024;
+// gRPC connection backoff (connection-backoff.md): 1 s initial, ×1.6, ±20 % jitter; capped lower
+// than its 120 s because a gateway should notice a restarted upstream soon.
+const INITIAL_BACKOFF_MS = 1000;
+const BACKOFF_MULTIPLIER = 1.6;
+const MAX_BACKOFF_MS = 30_000;
+const BACKOFF_JITTER = 0.2;
+
+const SESSION_OPTIONS: ClientSessionOptions = { settings: { enablePush: false } };
+const REQUEST_OPTIONS = { endStream: false } as const;
+
+/** One round-robin position: its current connection and connectivity. */
+interface Slot {
+  connection: Http2Connection | undefined;
+  state: Exclude<TransportState, 'shutdown'>;
+  failures: number;
+  retryAt: number;
+}
+
+const statesByRank: readonly TransportState[] = ['ready', 'connecting', 'idle', 'transient-failure', 'shutdown'];
+
+/** A gRPC unary client on node:http2; see the file comment. */
+export function createHttp2Transport(options: ChannelPoolOptions): Http2Transport {
+  return new NodeHttp2Transport(options);
+}
+
+class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
+  readonly target: string;
+  readonly maxReceiveMessageBytes: number;
+  readonly #maxSendMessageBytes: number;
+  readonly #authority: string;
+  readonly #keepaliveMs: number | undefined;
+  readonly #slots: Slot[] = [];
+  #next = 0;
+  #head: Http2Call | undefined = undefined;
+  #inFlight = 0;
+  #sweep: NodeJS.Timeout | undefined = undefined;
+  #closed = false;
+  #drained: Array<() => void> = [];
+  readonly #sweepCalls = (): void => this.#expireDue();
+
+  constructor(options: ChannelPoolOptions) {
+    const size = options.size ?? DEFAULT_SIZE;
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`Http2Transport size must be a positive integer, got ${size}`);
+    this.target = options.target;
+    this.#authority = `http://${options.target}`;
+    this.maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxSendMessageBytes = options.maxSendMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#keepaliveMs = options.keepaliveMs;
+    for (let i = 0; i < size; i++) this.#slots.push({ connection: undefined, state: 'idle', failures: 0, retryAt: 0 });
+  }
+
+  unary(request: UnaryRequest): Promise<UnaryResult> {
+    const { path, signal, message } = request;
+    const target = this.target;
+    if (this.#closed) return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));
+    if (signal?.aborted === true) {
+      return Promise.resolve(localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`));
+    }
+    if (!Number.isFinite(request.deadline)) {
+      return Promise.resolve(localFailure(Code.INTERNAL, 'Upstream call without a deadline', `${target}${path}: deadline ${request.deadline}`));
+    }
+    const max = this.#maxSendMessageBytes;
+    if (max >= 0 && message.byteLength > max) {
+      const failure = localFailure(
+        Code.RESOURCE_EXHAUSTED,
+        'Request message too large',
+        `${target}${path}: request of ${message.byteLength} bytes exceeds maxSendMessageBytes ${max}`,
+      );
+      return Promise.resolve(markLocalLimit(failure, 'request'));
+    }
+    const now = Date.now();
+    const remainingMs = Math.ceil(request.deadline - now);
+    if (remainingMs <= 0) {
+      return Promise.resolve(localFailure(Code.DEADLINE_EXCEEDED, 'Upstream deadline exceeded', `${target}${path}: deadline already passed`));
+    }
+    const headers: OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': path,
+      ':scheme': 'http',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': encodeGrpcTimeout(remainingMs),
+    };
+    if (request.metadata.length > 0) {
+      const problem = addRequestMetadata(headers, request.metadata);
+      if (problem !== undefined) {
+        return Promise.resolve(localFailure(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', `${target}${path}: ${problem}`));
+      }
+    }
+
+    const slot = this.#slots[this.#next] as Slot;
+    this.#next = this.#next + 1 === this.#slots.length ? 0 : this.#next + 1;
+    const connection = this.#connectionFor(slot, now);
+    if (connection === undefined) {
+      return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: reconnect backoff after a failed connect`));
+    }
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = connection.session.request(headers, REQUEST_OPTIONS);
+    } catch (error) {
+      // the session is closing or destroyed (GOAWAY, error) and we had not noticed yet
+      this.connectionLost(connection);
+      return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: ${String(error)}`));
+    }
+
+    let resolve!: (result: UnaryResult) => void;
+    const promise = new Promise<UnaryResult>((r) => {
+      resolve = r;
+    });
+    const call = new Http2Call(this, connection, path, request.deadline, signal, resolve);
+    this.#track(call);
+    attachStream(call, stream);
+    writeMessage(stream, message);
+    if (signal !== undefined) {
+      call.onAbort = () => abort(call);
+      signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    return promise;
+  }
+
+  state(): TransportState {
+    if (this.#closed) return 'shutdown';
+    let best = statesByRank.length - 1;
+    for (const slot of this.#slots) {
+      const rank = statesByRank.indexOf(slot.state);
+      if (rank < best) best = rank;
+    }
+    return statesByRank[best] as TransportState;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      // graceful: a session closes once its streams (the calls in flight) have ended
+      for (const slot of this.#slots) slot.connection?.session.close();
+    }
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
+    const closing: Array<Promise<void>> = [];
+    for (const slot of this.#slots) {
+      const session = slot.connection?.session;
+      slot.connection = undefined;
+      if (session !== undefined && !session.destroyed) closing.push(new Promise((resolve) => session.once('close', resolve)));
+    }
+    await Promise.all(closing);
+  }
+
+  /** Http2CallOwner: a call has its result. */
+  callSettled(call: Http2Call): void {
+    // unlink from the list of calls in flight
+    if (call.prev === undefined) this.#head = call.next;
+    else call.prev.next = call.next;
+    if (call.next !== undefined) call.next.prev = call.prev;
+    call.prev = call.next = undefined;
+    const connection = call.connection;
+    if (--connection.inFlight === 0 && !connection.session.destroyed) connection.session.unref();
+    if (--this.#inFlight === 0 && this.#drained.length > 0) {
+      const waiting = this.#drained;
+      this.#drained = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  /** Http2CallOwner: stop using `connection`; the next call on its slot opens a new one. */
+  connectionLost(connection: Http2Connection): void {
+    connection.lost = true;
+    for (const slot of this.#slots) {
+      if (slot.connection !== connection) continue;
+      slot.connection = undefined;
+      if (connection.connected) {
+        slot.state = 'idle';
+      } else {
+        slot.state = 'transient-failure';
+        const backoff = Math.min(INITIAL_BACKOFF_MS * BACKOFF_MULTIPLIER ** slot.failures, MAX_BACKOFF_MS);
+        slot.failures++;
+        slot.retryAt = Date.now() + backoff * (1 - BACKOFF_JITTER + Math.random() * 2 * BACKOFF_JITTER);
+      }
+    }
+  }
+
+  #track(call: Http2Call): void {
+    call.next = this.#head;
+    if (this.#head !== undefined) this.#head.prev = call;
+    this.#head = call;
+    if (++call.connection.inFlight === 1) call.connection.session.ref();
+    this.#inFlight++;
+    if (this.#sweep === undefined) {
+      this.#sweep = setInterval(this.#sweepCalls, SWEEP_INTERVAL_MS);
+      this.#sweep.unref(); // the streams keep the process alive, not the sweep
+    }
+  }
+
+  /** The shared deadline timer: ends every call past its deadline; stops once nothing is in flight. */
+  #expireDue(): void {
+    if (this.#head === undefined) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (let call: Http2Call | undefined = this.#head; call !== undefined; ) {
+      const next: Http2Call | undefined = call.next;
+      if (call.deadline <= now) expire(call);
+      call = next;
+    }
+  }
+
+  #connectionFor(slot: Slot, now: number): Http2Connection | undefined {
+    const existing = slot.connection;
+    if (existing !== undefined) {
+      if (!existing.session.closed && !existing.session.destroyed) return existing;
+      this.connectionLost(existing);
+    }
+    if (slot.state === 'transient-failure' && now < slot.retryAt) return undefined;
+    const connection = this.#connect(slot);
+    slot.connection = connection;
+    slot.state = 'connecting';
+    return connection;
+  }
+
+  #connect(slot: Slot): Http2Connection {
+    const session: ClientHttp2Session = http2.connect(this.#authority, SESSION_OPTIONS);
+    const connection: Http2Connection = { session, inFlight: 0, connected: false, lost: false };
+    session.unref(); // ref'd while calls are in flight (#track / callSettled)
+    let keepalive: NodeJS.Timeout | undefined;
+    session.once('connect', () => {
+      connection.connected = true;
+      if (slot.connection === connection) {
+        slot.state = 'ready';
+        slot.failures = 0;
+      }
+      if (this.#keepaliveMs !== undefined) {
+        keepalive = setInterval(() => {
+          // an unanswered or failed PING means the connection is gone
+          if (!session.ping((error) => error !== null && session.destroy())) session.destroy();
+        }, this.#keepaliveMs);
+        keepalive.unref();
+      }
+    });
+    // Errors reach the calls through their streams; here they only retire the connection.
+    session.on('error', () => this.connectionLost(connection));
+    session.on('goaway', () => this.connectionLost(connection));
+    session.once('close', () => {
+      clearInterval(keepalive);
+      this.connectionLost(connection);
+    });
+    return connection;
+  }
+}
+
+function writeMessage(stream: http2.ClientHttp2Stream, message: Uint8Array): void {
+  const length = message.byteLength;
+  if (length <= COPY_LIMIT_BYTES) {
+    const frame = Buffer.allocUnsafe(5 + length);
+    frame[0] = 0; // not compressed
+    frame.writeUInt32BE(length, 1);
+    frame.set(message, 5);
+    stream.end(frame);
+    return;
+  }
+  const prefix = Buffer.allocUnsafe(5);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(length, 1);
+  stream.write(prefix);
+  stream.end(Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, length));
+}

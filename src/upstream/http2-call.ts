@@ -31,6 +31,8 @@ export interface Http2Connection {
   connected: boolean;
   /** set on GOAWAY, error or close: streams still open on it may end without a status */
   lost: boolean;
+  /** streams opened so far (client stream ids run out after 2^30) */
+  streamsOpened: number;
 }
 
 /** What a call needs from its transport. */
@@ -112,13 +114,14 @@ function onResponse(this: CallStream, headers: IncomingHttpHeaders & IncomingHtt
   if (call.done) return;
   call.headers = headers;
   const status = headers[':status'];
-  if (status !== 200) {
+  if (status !== 200 && headers['grpc-status'] === undefined) {
+    // not a gRPC response (a proxy's error page): gRPC's HTTP → status mapping
     const code = codeForHttpStatus(status ?? 0);
     settle(call, fail(call, code, `Upstream answered HTTP ${status ?? 'without a status'}`, `HTTP status ${status}`), true);
     return;
   }
   const contentType = headers['content-type'];
-  if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+  if (status === 200 && (contentType === undefined || !contentType.startsWith('application/grpc'))) {
     settle(call, fail(call, Code.UNKNOWN, 'Upstream answered without gRPC content', `content-type ${contentType}`), true);
   }
 }

@@ -32,6 +32,9 @@ const BACKOFF_MULTIPLIER = 1.6;
 const MAX_BACKOFF_MS = 30_000;
 const BACKOFF_JITTER = 0.2;
 
+/** client stream ids are odd numbers below 2^31; leave margin and open a fresh session */
+const MAX_STREAMS_PER_SESSION = 2 ** 30 - 2 ** 16;
+
 const SESSION_OPTIONS: ClientSessionOptions = { settings: { enablePush: false } };
 const REQUEST_OPTIONS = { endStream: false } as const;
 
@@ -130,6 +133,11 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
       return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: ${String(error)}`));
     }
 
+    if (++connection.streamsOpened === MAX_STREAMS_PER_SESSION) {
+      // retire the session before its stream ids run out; its calls in flight finish on it
+      this.connectionLost(connection);
+      connection.session.close();
+    }
     let resolve!: (result: UnaryResult) => void;
     const promise = new Promise<UnaryResult>((r) => {
       resolve = r;
@@ -246,7 +254,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
 
   #connect(slot: Slot): Http2Connection {
     const session: ClientHttp2Session = http2.connect(this.#authority, SESSION_OPTIONS);
-    const connection: Http2Connection = { session, inFlight: 0, connected: false, lost: false };
+    const connection: Http2Connection = { session, inFlight: 0, connected: false, lost: false, streamsOpened: 0 };
     session.unref(); // ref'd while calls are in flight (#track / callSettled)
     let keepalive: NodeJS.Timeout | undefined;
     session.once('connect', () => {
@@ -257,8 +265,15 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
       }
       if (this.#keepaliveMs !== undefined) {
         keepalive = setInterval(() => {
-          // an unanswered or failed PING means the connection is gone
-          if (!session.ping((error) => error !== null && session.destroy())) session.destroy();
+          // a failed PING means the connection is gone
+          // TODO: also give up on a PING unanswered for a while (gRPC's keepalive timeout, 20 s)
+          try {
+            session.ping((error) => {
+              if (error !== null) session.destroy();
+            });
+          } catch {
+            session.destroy();
+          }
         }, this.#keepaliveMs);
         keepalive.unref();
       }

@@ -40,11 +40,13 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
   const seen: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
   const resets: number[] = [];
   const sockets = new Set<Socket>();
+  let pings = 0;
   let server: http2.Http2Server;
   let transport: Http2Transport;
 
   before(async () => {
     server = http2.createServer();
+    server.on('session', (session) => session.on('ping', () => pings++));
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -85,6 +87,9 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
     );
     handlers.set('/t.S/Http503', (stream) => stream.respond({ ':status': 503 }, { endStream: true }));
     handlers.set('/t.S/Http401', (stream) => stream.respond({ ':status': 401 }, { endStream: true }));
+    handlers.set('/t.S/Http500WithStatus', (stream) =>
+      stream.respond({ ':status': 500, 'content-type': 'application/grpc', 'grpc-status': '8', 'grpc-message': 'busy' }, { endStream: true }),
+    );
     handlers.set('/t.S/Html', (stream) => {
       stream.respond({ ':status': 200, 'content-type': 'text/html' });
       stream.end('<html></html>');
@@ -160,6 +165,7 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
       ['/t.S/Http401', Code.UNAUTHENTICATED],
       ['/t.S/Missing', Code.UNIMPLEMENTED], // the raw server answers 404
       ['/t.S/Html', Code.UNKNOWN],
+      ['/t.S/Http500WithStatus', Code.RESOURCE_EXHAUSTED], // a grpc-status wins over the HTTP status
     ];
     for (const [path, code] of cases) {
       const result = await transport.unary(request(path));
@@ -233,6 +239,20 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
       assert.ok(Date.now() - started < 1000);
       assert.ok((await transport.unary(request('/t.S/Echo'))).ok, path);
       assert.equal(transport.state(), 'ready');
+    }
+  });
+
+  it('sends keepalive PINGs when keepaliveMs is set', async () => {
+    const address = server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const kept = createHttp2Transport({ target: `127.0.0.1:${address.port}`, keepaliveMs: 20 });
+    try {
+      assert.ok((await kept.unary(request('/t.S/Echo'))).ok);
+      const before = pings;
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      assert.ok(pings - before >= 2, `${pings - before} pings`);
+    } finally {
+      await kept.close();
     }
   });
 

@@ -45,6 +45,11 @@ export const configSchema = z
     upstream: z
       .object({
         /**
+         * The gRPC client: `http2`, protogate's lean unary client on node:http2 (about half the
+         * CPU per call; no TLS yet), or `grpc-js` (@grpc/grpc-js).
+         */
+        transport: z.enum(['http2', 'grpc-js']).default('http2'),
+        /**
          * gRPC channels (HTTP/2 connections) per upstream target. One is cheapest in CPU per call
          * (measured: a second connection halves write batching); more help a multi-core backend.
          */

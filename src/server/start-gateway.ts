@@ -10,6 +10,8 @@ import type { GatewayConfig } from '../config/config-schema.js';
 import type { GatewayModel } from '../gateway-model.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
+import { createGrpcJsTransport } from '../upstream/channel-pool.js';
+import { createHttp2Transport } from '../upstream/http2-transport.js';
 import { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import { createAdminServer } from './admin-server.js';
 import { createHttpServer } from './http-server.js';
@@ -40,10 +42,11 @@ export async function loadModel(config: GatewayConfig): Promise<GatewayModel> {
 /** Builds everything and listens on the configured ports. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const model = await loadModel(config);
-  const upstreams = new UpstreamRegistry(config.upstreams, {
-    size: config.upstream.channels,
-    maxReceiveMessageBytes: config.upstream.maxResponseBytes,
-  });
+  const upstreams = new UpstreamRegistry(
+    config.upstreams,
+    { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
+    config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
+  );
   const services = [...new Set(model.routes.map((route) => route.service))];
   const missing = services.filter((service) => upstreams.transportFor(service) === undefined);
   if (missing.length > 0) {

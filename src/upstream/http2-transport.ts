@@ -166,8 +166,13 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      // graceful: a session closes once its streams (the calls in flight) have ended
-      for (const slot of this.#slots) slot.connection?.session.close();
+      // graceful: a session closes once its streams (the calls in flight) have ended. Idle
+      // sessions are unref'd; ref them so the process lives until their 'close' arrives
+      // (otherwise a shutdown awaiting close() can find an empty event loop and exit early).
+      for (const slot of this.#slots) {
+        slot.connection?.session.ref();
+        slot.connection?.session.close();
+      }
     }
     if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#drained.push(resolve));
     const closing: Array<Promise<void>> = [];

@@ -8,6 +8,7 @@ const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
 });
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:50051');
 const port = z.number().int().min(0).max(65535);
+const urlPath = z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a URL path such as "/docs" (no trailing slash, query or fragment)');
 
 export const configSchema = z
   .object({
@@ -96,6 +97,17 @@ export const configSchema = z
       .object({
         /** Request headers forwarded as metadata besides x-request-id, traceparent, tracestate, grpc-metadata-*. */
         forwardHeaders: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a header name')).default([]),
+      })
+      .strict()
+      .default({}),
+    docs: z
+      .object({
+        /** Serve the OpenAPI document and the interactive docs page (Swagger UI, self-hosted). */
+        enabled: z.boolean().default(true),
+        /** The docs page; its assets are served under it. */
+        path: urlPath.default('/docs'),
+        /** The document, without extension: `<openapiPath>.json` and `<openapiPath>.yaml`. */
+        openapiPath: urlPath.default('/openapi'),
       })
       .strict()
       .default({}),

@@ -1,19 +1,25 @@
 // Starts a gateway from a validated config: builds (or reads) the model, checks that every
 // served service has an upstream, compiles the pipeline, and listens.
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildModel } from '../../codegen/build-model.js';
-import { readGeneratedModel } from '../../codegen/generated-output.js';
+import { OPENAPI_FILE, readGeneratedModel } from '../../codegen/generated-output.js';
+import { buildOpenApi } from '../../codegen/openapi.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import type { GatewayModel } from '../gateway-model.js';
+import { startAccessLog } from '../observability/access-log.js';
+import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createGrpcJsTransport } from '../upstream/channel-pool.js';
 import { createHttp2Transport } from '../upstream/http2-transport.js';
 import { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import { createAdminServer } from './admin-server.js';
+import { registerDocsRoutes } from './docs-routes.js';
 import { createHttpServer } from './http-server.js';
 
 /** A listening gateway. */
@@ -30,18 +36,40 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
+/** The served model, and its OpenAPI document when the docs are enabled. */
+export interface LoadedModel {
+  readonly model: GatewayModel;
+  readonly openapi: Record<string, unknown> | undefined;
+}
+
 /** Loads the model the config points at: generated output, or protos built in memory. */
-export async function loadModel(config: GatewayConfig): Promise<GatewayModel> {
-  if (config.protos.generated !== undefined) return readGeneratedModel(config.protos.generated);
+export async function loadModel(config: GatewayConfig): Promise<LoadedModel> {
+  const generated = config.protos.generated;
+  if (generated !== undefined) {
+    const model = await readGeneratedModel(generated);
+    return { model, openapi: config.docs.enabled ? readGeneratedOpenApi(generated) : undefined };
+  }
   if (config.protos.files.length === 0) {
     throw new StartupError('no protos to serve: give --proto FILE (with --proto-path DIR) or --generated DIR');
   }
-  return buildModel({ protoPaths: config.protos.paths, protoFiles: config.protos.files }).model;
+  const built = buildModel({ protoPaths: config.protos.paths, protoFiles: config.protos.files });
+  return { model: built.model, openapi: config.docs.enabled ? buildOpenApi(built.model, built.protos) : undefined };
+}
+
+function readGeneratedOpenApi(dir: string): Record<string, unknown> {
+  const file = path.resolve(dir, OPENAPI_FILE);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new StartupError(
+      `${file}: cannot read the OpenAPI document (${(error as Error).message}); regenerate with \`protogate generate --out ${dir}\`, or set docs.enabled: false`,
+    );
+  }
 }
 
 /** Builds everything and listens on the configured ports. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  const model = await loadModel(config);
+  const { model, openapi } = await loadModel(config);
   const upstreams = new UpstreamRegistry(
     config.upstreams,
     { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
@@ -79,20 +107,30 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxHeaderBytes: config.limits.maxHeaderBytes,
       maxUrlBytes: config.limits.maxUrlBytes,
       errorFormat: config.errors.format,
-      accessLog: config.log.access,
     },
     logger,
   );
+  if (openapi !== undefined) {
+    registerDocsRoutes(app, pipeline.routes, { docsPath: config.docs.path, openapiPath: config.docs.openapiPath, document: openapi }, logger);
+  }
+  // Subscribers to the request events (observability/request-events.ts): nothing is measured unless asked for.
+  const stopAccessLog = config.log.access ? startAccessLog(pipeline, logger, { targetFor: (service) => upstreams.targetFor(service) }) : undefined;
+  const metrics = config.server.adminPort === undefined ? undefined : createGatewayMetrics(pipeline, { upstreamStates: () => upstreams.states() });
+  const stopObserving = () => {
+    stopAccessLog?.();
+    metrics?.close();
+  };
   let admin: FastifyInstance | undefined;
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
     if (config.server.adminPort !== undefined) {
-      admin = createAdminServer({ ready: () => app.server.listening });
+      admin = createAdminServer({ listening: () => app.server.listening, upstreams: () => upstreams.states(), metrics });
       await admin.listen({ host: config.server.host, port: config.server.adminPort });
     }
   } catch (error) {
     await app.close();
     await upstreams.close();
+    stopObserving();
     throw new StartupError(`cannot listen: ${(error as Error).message}`);
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -105,6 +143,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     async close() {
       await Promise.all([app.close(), admin?.close()]);
       await upstreams.close();
+      stopObserving();
     },
   };
 }

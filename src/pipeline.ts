@@ -5,10 +5,12 @@ import protobuf from 'protobufjs';
 import { Code } from './errors/codes.js';
 import { renderError, type ErrorFormat } from './errors/error-body.js';
 import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
+import { upstreamCallChannel, type UpstreamCallEvent } from './observability/request-events.js';
 import { truncate } from './errors/user-input.js';
 import type { GatewayModel } from './gateway-model.js';
 import { RouteTable } from './routing/route-table.js';
 import { compileRoute, type CompiledRoute, type TranscodeOptions } from './transcode/compiled-route.js';
+import type { AssembledRequest } from './transcode/request-assembler.js';
 import { createCodecRegistry } from './transcode/json/codec.js';
 import { detailsToJson } from './transcode/status-details-json.js';
 import { upstreamError } from './transcode/upstream-error.js';
@@ -99,23 +101,38 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     if (spec.clientStreaming || spec.serverStreaming) {
       return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a streaming method; streaming is not served yet`), route);
     }
-    const assembled = route.assemble({
-      bindings: match.bindings,
-      query,
-      body: request.body,
-      contentType: request.headers['content-type'],
-    });
+    let assembled: AssembledRequest;
+    let deadline: number;
+    try {
+      assembled = route.assemble({
+        bindings: match.bindings,
+        query,
+        body: request.body,
+        contentType: request.headers['content-type'],
+      });
+      deadline = Date.now() + timeoutFor(request, route, options);
+    } catch (error) {
+      // keeps the route on the reply, so logs and metrics count a 400 against its template
+      if (error instanceof GatewayError) return fail(error, route);
+      throw error;
+    }
     const transport = options.transportFor(spec.service);
     if (transport === undefined) {
       return fail(gatewayError(Code.UNAVAILABLE, 'PG_NO_UPSTREAM', `no upstream is configured for ${spec.service}`), route);
     }
+    const observed = upstreamCallChannel.hasSubscribers;
+    const callStarted = observed ? performance.now() : 0;
     const result = await transport.unary({
       path: spec.grpcPath,
       message: assembled.message,
       metadata: upstreamMetadata(request, options.metadata),
-      deadline: Date.now() + timeoutFor(request, route, options),
+      deadline,
       signal: request.signal,
     });
+    if (observed) {
+      const event: UpstreamCallEvent = { source: pipeline, route, code: result.ok ? 0 : result.code, durationMs: performance.now() - callStarted };
+      upstreamCallChannel.publish(event);
+    }
     const headers: Record<string, string | string[]> = {};
     metadataToHeaders(result.headers, headers);
     metadataToHeaders(result.trailers, headers);
@@ -138,7 +155,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     return { statusCode: 200, headers, body, route };
   }
 
-  return {
+  const pipeline: Pipeline = {
     routes,
     async handle(request) {
       try {
@@ -150,6 +167,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       }
     },
   };
+  return pipeline;
 }
 
 /** Route deadline (proto option) → service (config) → default; a client's grpc-timeout may only shorten it. */

@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { buildModel } from '../../codegen/build-model.js';
 import { writeGeneratedOutput } from '../../codegen/generated-output.js';
 import { buildOpenApi } from '../../codegen/openapi.js';
 import { ProtoError } from '../../codegen/source-location.js';
 import { configSchema, type GatewayConfig } from '../config/config-schema.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
+import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../package-paths.js';
 import { startGateway, StartupError } from '../server/start-gateway.js';
 import { usage } from './usage.js';
@@ -107,7 +107,7 @@ function runGenerate(flags: Flags): number {
 async function runServe(flags: Flags): Promise<number> {
   if (flags.out !== undefined) throw new FlagError('--out applies to generate, not serve');
   const config = mergeFlags(flags.config === undefined ? configSchema.parse({}) : loadConfigFile(flags.config), flags);
-  const logger = pino({ level: config.log.level, base: { service: 'protogate' } });
+  const logger = createLogger(config.log);
   const gateway = await startGateway(config, logger);
   process.stderr.write(`protogate: serving ${gateway.pipeline.routes.length} routes on http://${displayHost(config.server.host)}:${gateway.port}\n`);
   return new Promise<number>((resolve) => {

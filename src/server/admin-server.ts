@@ -1,18 +1,37 @@
-// The admin port: liveness and readiness for orchestrators (metrics join later).
+// The admin port: liveness, readiness and Prometheus metrics for orchestrators and scrapers.
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { TransportState } from '../upstream/transport.js';
 
-/** What readiness depends on. */
+/** What readiness depends on, and what the admin port serves. */
 export interface AdminChecks {
-  ready(): boolean;
+  /** True once the main port is listening. */
+  listening(): boolean;
+  /** Connectivity per upstream target; every configured upstream is required. */
+  upstreams(): ReadonlyArray<{ target: string; state: TransportState }>;
+  /** Served at /metrics when present. */
+  metrics?: GatewayMetrics | undefined;
 }
 
-/** A Fastify instance with /healthz (process alive) and /readyz (serving). */
+/**
+ * A Fastify instance with /healthz (process alive), /readyz (listening, and no required upstream
+ * with every address in transient-failure) and, with metrics, /metrics.
+ */
 export function createAdminServer(checks: AdminChecks): FastifyInstance {
   const admin = Fastify({ logger: false });
   admin.get('/healthz', async () => ({ status: 'ok' }));
   admin.get('/readyz', async (_request, reply) => {
-    const ready = checks.ready();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+    const listening = checks.listening();
+    const upstreams = checks.upstreams();
+    // A transport reports transient-failure only when every one of its connections is failing.
+    const failing = upstreams.filter((upstream) => upstream.state === 'transient-failure').map((upstream) => upstream.target);
+    const ready = listening && failing.length === 0;
+    const reasons = [...(listening ? [] : ['not listening yet']), ...failing.map((target) => `upstream ${target} is unreachable`)];
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', listening, upstreams, ...(ready ? {} : { reasons }) });
   });
+  const metrics = checks.metrics;
+  if (metrics !== undefined) {
+    admin.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
   return admin;
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Code } from '../errors/codes.js';
 import { renderError, type ErrorFormat } from '../errors/error-body.js';
 import { gatewayError, GatewayError } from '../errors/gateway-error.js';
+import { requestChannel, requestStartChannel, type RequestEvent, type RequestStartEvent } from '../observability/request-events.js';
 import type { GatewayReply, Pipeline } from '../pipeline.js';
 import { ClientDisconnect } from './client-disconnect.js';
 import { requestIdFor } from './request-id.js';
@@ -17,7 +18,6 @@ export interface HttpServerOptions {
   readonly maxHeaderBytes: number;
   readonly maxUrlBytes: number;
   readonly errorFormat: ErrorFormat;
-  readonly accessLog: boolean;
 }
 
 const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
@@ -68,11 +68,16 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
     void reply.code(rendered.statusCode).headers(rendered.headers).type('application/json').send(rendered.body);
   });
 
+  // One message for every start event: in-flight counting needs no per-request object.
+  const startEvent: RequestStartEvent = { source: pipeline };
   app.route({
     method: [...STANDARD_METHODS, ...customMethods],
     url: '*',
     handler: async (request, reply) => {
-      const started = options.accessLog ? performance.now() : 0;
+      // Decided once per request, so every published start gets its end.
+      const observed = requestChannel.hasSubscribers;
+      const started = observed ? performance.now() : 0;
+      if (observed) requestStartChannel.publish(startEvent);
       const raw = request.raw;
       const res = reply.raw;
       const requestId = requestIdFor(raw.headers['x-request-id']);
@@ -97,13 +102,14 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
           requestId,
         });
       }
-      if (options.accessLog) logAccess(logger, requestId, raw.method, result, started);
+      const bytes = Buffer.byteLength(result.body);
+      if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, bytes);
       // Written directly: the reply is already serialised, so Fastify's send path has nothing to add.
       reply.hijack();
       const headers = result.headers;
       headers['x-request-id'] = requestId;
       headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(result.body));
+      headers['content-length'] = String(bytes);
       res.writeHead(result.statusCode, headers);
       res.end(result.body);
     },
@@ -111,21 +117,19 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
   return app;
 }
 
-function logAccess(logger: Logger, requestId: string, method: string | undefined, result: GatewayReply, started: number): void {
-  const spec = result.route?.spec;
-  logger.info(
-    {
-      requestId,
-      method,
-      route: spec?.template,
-      rpc: spec?.grpcPath,
-      status: result.statusCode,
-      grpcCode: result.error?.code ?? 0,
-      reason: result.error?.reason,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-    },
-    'request',
-  );
+function publishRequest(source: Pipeline, requestId: string, method: string, result: GatewayReply, started: number, bytes: number): void {
+  const event: RequestEvent = {
+    source,
+    requestId,
+    method,
+    route: result.route,
+    status: result.statusCode,
+    grpcCode: result.error?.code ?? 0,
+    reason: result.error?.reason,
+    durationMs: performance.now() - started,
+    bytes,
+  };
+  requestChannel.publish(event);
 }
 
 /** Node's HTTP parser failed before any route ran: answer with the JSON error shape and close. */

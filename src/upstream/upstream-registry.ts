@@ -46,6 +46,14 @@ export class UpstreamRegistry {
     return this.#byService.get(service) ?? this.#byService.get(ANY_SERVICE);
   }
 
+  /** The target ('host:port') serving a service, chosen as `transportFor` chooses. */
+  targetFor(service: string): string | undefined {
+    const transport = this.transportFor(service);
+    if (transport === undefined) return undefined;
+    for (const [target, candidate] of this.#byTarget) if (candidate === transport) return target;
+    return undefined;
+  }
+
   /** Connectivity per target, for readiness checks ('idle' when a transport cannot tell). */
   states(): Array<{ target: string; state: TransportState }> {
     return [...this.#byTarget].map(([target, transport]) => ({ target, state: transport.state?.() ?? 'idle' }));

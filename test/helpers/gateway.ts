@@ -1,6 +1,6 @@
 // Test helper: protogate in-process on 127.0.0.1:0, and a small JSON fetch.
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { configSchema, type GatewayConfigInput } from '../../src/config/config-schema.js';
 import { packageRoot } from '../../src/package-paths.js';
 import { startGateway, type RunningGateway } from '../../src/server/start-gateway.js';
@@ -14,14 +14,14 @@ export interface TestGateway extends RunningGateway {
   readonly base: string;
 }
 
-/** Starts a gateway with the given config (port 0, loopback, silent logs). */
-export async function startTestGateway(input: GatewayConfigInput): Promise<TestGateway> {
+/** Starts a gateway with the given config (port 0, loopback; silent logs unless a logger is given). */
+export async function startTestGateway(input: GatewayConfigInput, logger?: Logger): Promise<TestGateway> {
   const config = configSchema.parse({
     ...input,
     server: { host: '127.0.0.1', port: 0, ...input.server },
     log: { level: 'silent', access: false, ...input.log },
   });
-  const gateway = await startGateway(config, pino({ level: 'silent' }));
+  const gateway = await startGateway(config, logger ?? pino({ level: 'silent' }));
   return Object.assign(gateway, { base: `http://127.0.0.1:${gateway.port}` });
 }
 

@@ -1,0 +1,151 @@
+// Prometheus metrics for one gateway, fed by the request events (request-events.ts) and read
+// on the admin port. Each gateway has its own Registry, so several can share a process.
+// Label values are fixed per route when the gateway starts: a request looks up a cached series
+// and increments it, with no label hashing or string building on the request path.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { codeName } from '../errors/codes.js';
+import type { Pipeline } from '../pipeline.js';
+import type { CompiledRoute } from '../transcode/compiled-route.js';
+import type { TransportState } from '../upstream/transport.js';
+import { subscribeRequests, type RequestEvent, type UpstreamCallEvent } from './request-events.js';
+
+/** The route label of requests no route matched. */
+export const NO_ROUTE = '(none)';
+
+/** Latency buckets in seconds: sub-millisecond gateway work up to the default 15 s deadline. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15];
+
+const TRANSPORT_STATES: readonly TransportState[] = ['idle', 'connecting', 'ready', 'transient-failure', 'shutdown'];
+
+/** A gateway's metrics: the text exposition for /metrics, and a way to stop collecting. */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string>;
+  /** Stops listening to request events. */
+  close(): void;
+}
+
+/** What the metrics read besides the events. */
+export interface GatewayMetricsOptions {
+  /** Connectivity per upstream target, read at scrape time. */
+  readonly upstreamStates?: () => ReadonlyArray<{ target: string; state: TransportState }>;
+}
+
+type CounterSeries = Counter.Internal;
+type HistogramSeries = Histogram.Internal<string>;
+
+/** The series of one (route, method); statuses and codes are filled in on first use. */
+interface RouteSeries {
+  readonly route: string;
+  readonly method: string;
+  readonly byStatus: Map<number, CounterSeries>;
+  readonly duration: HistogramSeries;
+}
+
+interface UpstreamSeries {
+  readonly service: string;
+  readonly method: string;
+  readonly byCode: Array<CounterSeries | undefined>;
+  readonly duration: HistogramSeries;
+}
+
+/** Creates the metrics of `pipeline`'s gateway and starts counting its requests. */
+export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: 'protogate_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: 'protogate_http_request_duration_seconds',
+    help: 'Time from receiving an HTTP request to its reply being written, by route template.',
+    labelNames: ['route', 'method'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: 'protogate_http_requests_in_flight',
+    help: 'HTTP requests received and not yet answered.',
+    registers,
+  });
+  const upstreamCalls = new Counter({
+    name: 'protogate_upstream_calls_total',
+    help: 'Unary calls to upstream services, by service, method and gRPC code.',
+    labelNames: ['service', 'method', 'code'],
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: 'protogate_upstream_call_duration_seconds',
+    help: 'Duration of unary calls to upstream services, by service and method.',
+    labelNames: ['service', 'method'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const upstreamStates = options.upstreamStates;
+  if (upstreamStates !== undefined) {
+    new Gauge({
+      name: 'protogate_upstream_connectivity',
+      help: 'Connectivity of each upstream target: 1 for its current state, 0 for the others.',
+      labelNames: ['target', 'state'],
+      registers,
+      collect() {
+        for (const { target, state } of upstreamStates()) {
+          for (const candidate of TRANSPORT_STATES) this.set({ target, state: candidate }, candidate === state ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  const routeSeries = (route: string, method: string): RouteSeries => ({
+    route,
+    method,
+    byStatus: new Map(),
+    duration: requestDuration.labels(route, method),
+  });
+  const byRoute = new Map<CompiledRoute, RouteSeries>();
+  const byRpc = new Map<CompiledRoute, UpstreamSeries>();
+  for (const route of pipeline.routes) {
+    const spec = route.spec;
+    byRoute.set(route, routeSeries(spec.template, spec.httpMethod));
+    byRpc.set(route, { service: spec.service, method: spec.method, byCode: [], duration: upstreamDuration.labels(spec.service, spec.method) });
+  }
+  // Unmatched requests, by method (Node's parser admits only a fixed set of methods).
+  const unmatched = new Map<string, RouteSeries>();
+
+  const onRequest = (event: RequestEvent): void => {
+    let series = event.route === undefined ? undefined : byRoute.get(event.route);
+    if (series === undefined) {
+      series = unmatched.get(event.method);
+      if (series === undefined) unmatched.set(event.method, (series = routeSeries(NO_ROUTE, event.method)));
+    }
+    let counter = series.byStatus.get(event.status);
+    if (counter === undefined) series.byStatus.set(event.status, (counter = requests.labels(series.route, series.method, String(event.status))));
+    counter.inc();
+    series.duration.observe(event.durationMs / 1000);
+    inFlight.dec();
+  };
+  const onUpstreamCall = (event: UpstreamCallEvent): void => {
+    const series = byRpc.get(event.route);
+    if (series === undefined) return;
+    const code = event.code >= 0 && event.code <= 16 ? event.code : 2;
+    let counter = series.byCode[code];
+    if (counter === undefined) series.byCode[code] = counter = upstreamCalls.labels(series.service, series.method, codeName(code));
+    counter.inc();
+    series.duration.observe(event.durationMs / 1000);
+  };
+  const unsubscribe = subscribeRequests(pipeline, { start: () => inFlight.inc(), end: onRequest, upstreamCall: onUpstreamCall });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+    close: unsubscribe,
+  };
+}

@@ -1,0 +1,74 @@
+// The request lifecycle as diagnostics_channel events: the HTTP layer and the pipeline publish,
+// logging and metrics subscribe. Publishers check `hasSubscribers` first, so with nobody
+// listening a request pays one property read per event (Fastify and undici do the same).
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { CompiledRoute } from '../transcode/compiled-route.js';
+
+/** Channel names, stable for outside subscribers. */
+export const REQUEST_START_CHANNEL = 'protogate:request:start';
+export const REQUEST_CHANNEL = 'protogate:request';
+export const UPSTREAM_CALL_CHANNEL = 'protogate:upstream-call';
+
+/**
+ * Which gateway an event belongs to (several may run in one process, e.g. in tests; channels
+ * are process-wide). A subscriber compares it by identity with the gateway it watches.
+ */
+export type EventSource = object;
+
+/** A request has been received (published once per request, before the pipeline runs). */
+export interface RequestStartEvent {
+  readonly source: EventSource;
+}
+
+/** A request has been answered (published once per request whose start was published). */
+export interface RequestEvent {
+  readonly source: EventSource;
+  readonly requestId: string;
+  readonly method: string;
+  /** The route that served it; undefined when none matched (404/405/400 before routing). */
+  readonly route: CompiledRoute | undefined;
+  readonly status: number;
+  /** gRPC code of the outcome (0 when the request succeeded). */
+  readonly grpcCode: number;
+  /** Stable reason code of a failure (`PG_ROUTE_NOT_FOUND`, …). */
+  readonly reason: string | undefined;
+  /** Time from receipt to the reply being ready to write. */
+  readonly durationMs: number;
+  /** Response body bytes. */
+  readonly bytes: number;
+}
+
+/** One call to an upstream has finished (published by the pipeline around the transport call). */
+export interface UpstreamCallEvent {
+  readonly source: EventSource;
+  readonly route: CompiledRoute;
+  /** gRPC status code of the call (0 on success). */
+  readonly code: number;
+  readonly durationMs: number;
+}
+
+/** Published when a request arrives. */
+export const requestStartChannel = diagnosticsChannel.channel(REQUEST_START_CHANNEL);
+/** Published when a request has been answered. */
+export const requestChannel = diagnosticsChannel.channel(REQUEST_CHANNEL);
+/** Published when an upstream call has finished. */
+export const upstreamCallChannel = diagnosticsChannel.channel(UPSTREAM_CALL_CHANNEL);
+
+/** Subscribes `listener` to the events of one gateway; returns the unsubscribe function. */
+export function subscribeRequests(source: EventSource, handlers: {
+  start?: (event: RequestStartEvent) => void;
+  end?: (event: RequestEvent) => void;
+  upstreamCall?: (event: UpstreamCallEvent) => void;
+}): () => void {
+  const subscriptions: Array<[string, (message: unknown) => void]> = [];
+  const { start, end, upstreamCall } = handlers;
+  if (start) subscriptions.push([REQUEST_START_CHANNEL, (m) => (m as RequestStartEvent).source === source && start(m as RequestStartEvent)]);
+  if (end) subscriptions.push([REQUEST_CHANNEL, (m) => (m as RequestEvent).source === source && end(m as RequestEvent)]);
+  if (upstreamCall) {
+    subscriptions.push([UPSTREAM_CALL_CHANNEL, (m) => (m as UpstreamCallEvent).source === source && upstreamCall(m as UpstreamCallEvent)]);
+  }
+  for (const [name, listener] of subscriptions) diagnosticsChannel.subscribe(name, listener);
+  return () => {
+    for (const [name, listener] of subscriptions) diagnosticsChannel.unsubscribe(name, listener);
+  };
+}

@@ -26,7 +26,7 @@ Options:
   --out DIR                 (generate) where to write the output
   --port N                  HTTP port (default 8080; 0 picks a free one)
   --host ADDR               listen address (default 0.0.0.0)
-  --admin-port N            port for /healthz and /readyz (off by default)
+  --admin-port N            port for /healthz, /readyz and /metrics (off by default)
   --config FILE             protogate.yaml; flags override its values
   -h, --help                show this help
   --version                 print the version

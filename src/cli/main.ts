@@ -11,7 +11,7 @@ import { configSchema, type GatewayConfig } from '../config/config-schema.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../package-paths.js';
-import { startGateway, StartupError } from '../server/start-gateway.js';
+import { checkUpstreamCoverage, loadModel, startGateway, StartupError } from '../server/start-gateway.js';
 import { usage } from './usage.js';
 
 const flagSpec = {
@@ -61,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.positionals.length > 1) throw new FlagError(`unexpected argument "${parsed.positionals[1]}"`);
     if (command === 'generate') return runGenerate(flags);
     if (command === 'serve') return await runServe(flags);
+    if (command === 'validate') return await runValidate(flags);
     throw new FlagError(command === undefined ? 'no command given' : `unknown command "${command}"`);
   } catch (error) {
     return report(error);
@@ -101,6 +102,17 @@ function runGenerate(flags: Flags): number {
   }
   if (byService.size === 0) process.stdout.write('no services with google.api.http rules found\n');
   process.stdout.write(`wrote ${path.join(flags.out, 'gateway.gen.mjs')} and ${path.join(flags.out, 'openapi.json')}\n`);
+  return 0;
+}
+
+/** `validate`: everything `serve` checks before listening (config, protos, rules, upstream coverage), then exit. */
+async function runValidate(flags: Flags): Promise<number> {
+  if (flags.out !== undefined) throw new FlagError('--out applies to generate, not validate');
+  const config = mergeFlags(flags.config === undefined ? configSchema.parse({}) : loadConfigFile(flags.config), flags);
+  const { model } = await loadModel(config);
+  checkUpstreamCoverage(model, config);
+  const services = new Set(model.routes.map((route) => route.service));
+  process.stdout.write(`ok: ${model.routes.length} routes in ${services.size} service${services.size === 1 ? '' : 's'}${flags.config ? `, config ${flags.config}` : ''}\n`);
   return 0;
 }
 

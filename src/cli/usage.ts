@@ -7,12 +7,15 @@ export const usage = `Usage:
   protogate serve --generated DIR --upstream SERVICE=HOST:PORT [...]
   protogate serve --config protogate.yaml
   protogate generate --proto-path DIR --proto FILE.proto --out DIR
+  protogate validate [--config protogate.yaml] [--proto-path DIR --proto FILE.proto --upstream …]
 
 Commands:
   serve      Serve every google.api.http rule of the given protos as JSON over HTTP/1.1,
              calling the gRPC services named by --upstream.
   generate   Check the protos and write the route/codec module (gateway.gen.mjs) and
              openapi.json (OpenAPI 3.1) into --out; serve them with serve --generated.
+  validate   Check the config, the protos and their HTTP rules, and that every served
+             service has an upstream, exactly as serve does before listening; then exit.
 
 Options:
   --proto-path DIR          import root, like protoc -I (repeatable; first match wins,

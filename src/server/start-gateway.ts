@@ -67,22 +67,28 @@ function readGeneratedOpenApi(dir: string): Record<string, unknown> {
   }
 }
 
+/** Every served service needs an upstream entry (its own or `*`); throws a StartupError naming the missing ones. */
+export function checkUpstreamCoverage(model: GatewayModel, config: GatewayConfig): void {
+  const configured = new Set(config.upstreams.map((entry) => entry.service));
+  const services = [...new Set(model.routes.map((route) => route.service))];
+  const missing = configured.has('*') ? [] : services.filter((service) => !configured.has(service));
+  if (missing.length > 0) {
+    throw new StartupError(
+      `no upstream for ${missing.join(', ')} (add --upstream ${missing[0]}=HOST:PORT, or --upstream '*=HOST:PORT' for every service)`,
+    );
+  }
+}
+
 /** Builds everything and listens on the configured ports. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const { model, openapi } = await loadModel(config);
+  checkUpstreamCoverage(model, config);
   const upstreams = new UpstreamRegistry(
     config.upstreams,
     { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
     config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
   );
   const services = [...new Set(model.routes.map((route) => route.service))];
-  const missing = services.filter((service) => upstreams.transportFor(service) === undefined);
-  if (missing.length > 0) {
-    await upstreams.close();
-    throw new StartupError(
-      `no upstream for ${missing.join(', ')} (add --upstream ${missing[0]}=HOST:PORT, or --upstream '*=HOST:PORT' for every service)`,
-    );
-  }
   for (const route of model.routes) {
     if (route.clientStreaming || route.serverStreaming) {
       logger.warn({ rpc: route.grpcPath }, 'streaming methods are not served yet; this route answers 501');

@@ -80,6 +80,20 @@ describe('protogate CLI', () => {
     assert.match(bad.stderr, /protogate\.yaml:5:18: json\.unknownFields: /);
   });
 
+  it('validate checks config, protos and upstream coverage without serving', async () => {
+    const ok = await runCli(['validate', ...protoFlags, '--upstream', '*=127.0.0.1:1']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^ok: 12 routes in 1 service/);
+    const missing = await runCli(['validate', ...protoFlags]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no upstream for library\.v1\.LibraryService/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'protogate-validate-'));
+    writeFileSync(path.join(dir, 'v.proto'), 'syntax = "proto3";\npackage v;\nmessage M { string a = ; }\n');
+    const bad = await runCli(['validate', '--proto-path', dir, '--proto', 'v.proto', '--upstream', '*=127.0.0.1:1']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /v\.proto:3:\d+: /);
+  });
+
   it('serve --proto and generate + serve --generated answer identically', async () => {
     const direct = await serveCli([...protoFlags, '--upstream', upstream, '--port', '0', '--host', '127.0.0.1']);
     let fromProto: string[];

@@ -5,7 +5,8 @@ import protobuf from 'protobufjs';
 import type { GatewayModel } from '../src/gateway-model.js';
 import type { LoadedProtos } from './load-protos.js';
 import { buildOperation } from './openapi/operations.js';
-import { planPaths } from './openapi/paths.js';
+import { planPaths, type ResourceNames } from './openapi/paths.js';
+import { collectResourcePatterns, fieldAt, namesFromPatterns, patternsOfField, type ResourcePatterns } from './openapi/resource-patterns.js';
 import { SchemaRegistry, type Schema } from './openapi/schemas.js';
 import { ERROR_RESPONSE_COMPONENTS, STATUS_SCHEMA, statusSchema } from './openapi/status-schema.js';
 
@@ -16,7 +17,8 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
   const services = [...new Set(model.routes.map((route) => route.service))].map((name) => root.lookupService(name));
   const tagOf = tagNames(services);
 
-  const plan = planPaths(model.routes);
+  const patterns = collectResourcePatterns(root);
+  const plan = planPaths(model.routes, (route) => resourceNamesFor(root.lookupType(route.requestType), patterns));
   const paths: Record<string, Record<string, Schema>> = {};
   for (const route of model.routes) {
     const path = plan.paths.get(route);
@@ -54,6 +56,14 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
     }));
   }
   return document;
+}
+
+/** Path parameter names from the resource pattern each variable's field refers to. */
+function resourceNamesFor(request: protobuf.Type, patterns: ResourcePatterns): ResourceNames {
+  return (variable, segments) => {
+    const field = fieldAt(request, variable.fieldPath);
+    return field === undefined ? undefined : namesFromPatterns(segments, patternsOfField(field, patterns));
+  };
 }
 
 /** Tag per service: the short name, or the full name when two services share a short name. */

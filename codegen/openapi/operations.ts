@@ -2,9 +2,10 @@
 // the request body from `body`, the 200 response from `response_body`, and the error responses.
 import protobuf from 'protobufjs';
 import type { RouteSpec } from '../../src/gateway-model.js';
-import { fieldByName, jsonNameOf } from '../../src/transcode/json/field-info.js';
+import { jsonNameOf } from '../../src/transcode/json/field-info.js';
 import { joinText, splitComment } from './comments.js';
 import type { OpenApiPath, PathParameter } from './paths.js';
+import { fieldAt } from './resource-patterns.js';
 import { enumSchema, optionsOf, scalarSchema, type Schema, type SchemaRegistry } from './schemas.js';
 import { ERROR_RESPONSES } from './status-schema.js';
 import { SCALAR_FORM_TYPES, wellKnownSchema } from './well-known-schemas.js';
@@ -70,7 +71,8 @@ function pathParameter(parameter: PathParameter, request: protobuf.Type): Schema
   if (fieldName === undefined) {
     lines.push(`Matches \`${parameter.variableTemplate}\`; not bound to a request field.`);
   } else if (parameter.partial) {
-    lines.push(`One segment of \`${fieldName}\`, which has the form \`${parameter.variableTemplate}\`; the gateway rebuilds the field from the path.`);
+    const part = parameter.multiSegment ? 'Part' : 'One segment';
+    lines.push(`${part} of \`${fieldName}\`: the gateway sets the field to \`${parameter.fieldTemplate ?? parameter.variableTemplate}\` (form \`${parameter.variableTemplate}\`).`);
   } else if (parameter.variableTemplate !== '*') {
     lines.push(`\`${fieldName}\` has the form \`${parameter.variableTemplate}\`.`);
   }
@@ -134,18 +136,6 @@ function leafSchema(field: protobuf.Field): Schema {
     return { ...schema };
   }
   return scalarSchema(field.type) ?? { type: 'string' };
-}
-
-function fieldAt(type: protobuf.Type, fieldPath: readonly string[]): protobuf.Field | undefined {
-  let current: protobuf.Type | undefined = type;
-  let field: protobuf.Field | undefined;
-  for (const name of fieldPath) {
-    field = current === undefined ? undefined : fieldByName(current, name);
-    if (field === undefined) return undefined;
-    field.resolve();
-    current = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
-  }
-  return field;
 }
 
 function requestBody(route: RouteSpec, request: protobuf.Type, path: OpenApiPath, registry: SchemaRegistry): Schema {

@@ -126,13 +126,13 @@ describe('OpenAPI for the library demo', () => {
     assert.match(op['description'], /^Fails with FAILED_PRECONDITION/);
   });
 
-  it('keeps the custom verb and documents the variable pattern', () => {
+  it('keeps the custom verb and expands the variable into documented segments', () => {
     const op = ops.get('LibraryService_CheckoutBook')!;
-    assert.equal(op.path, '/v1/{name}:checkout');
-    const name = param(op, 'name');
-    assert.equal(name['schema']['pattern'], '^shelves/[^/]+/books/[^/]+$');
-    assert.equal(name['x-protogate-pattern'], '^shelves/[^/]+/books/[^/]+$');
-    assert.match(name['description'], /shelves\/\*\/books\/\*/);
+    assert.equal(op.path, '/v1/shelves/{shelf}/books/{book}:checkout');
+    const book = param(op, 'book');
+    assert.equal(book['schema']['pattern'], '^[^/]+$');
+    assert.equal(book['x-protogate-field'], 'name');
+    assert.match(book['description'], /shelves\/\{shelf\}\/books\/\{book\}/);
   });
 
   it('leaves the path-bound fields out of a body "*" schema', () => {
@@ -147,15 +147,23 @@ describe('OpenAPI for the library demo', () => {
   it('takes the body field schema for body "book" and the rest from the query', () => {
     const op = ops.get('LibraryService_CreateBook')!;
     assert.equal(op['requestBody']['content']['application/json']['schema']['$ref'], '#/components/schemas/library.v1.Book');
-    assert.deepEqual(op['parameters'].map((p: Json) => `${p.in}:${p.name}`), ['path:parent', 'query:bookId']);
+    assert.deepEqual(op['parameters'].map((p: Json) => `${p.in}:${p.name}`), ['path:shelf', 'query:bookId']);
   });
 
-  it('expands clashing templates into distinct paths', () => {
-    assert.equal(ops.get('LibraryService_GetShelf')!.path, '/v1/shelves/{shelvesId}');
-    assert.equal(ops.get('LibraryService_GetBook')!.path, '/v1/shelves/{shelvesId}/books/{booksId}');
-    assert.equal(ops.get('LibraryService_UpdateBook')!.path, '/v1/shelves/{shelvesId}/books/{booksId}');
-    assert.equal(param(ops.get('LibraryService_UpdateBook')!, 'booksId')['x-protogate-field'], 'book.name');
-    assert.equal(ops.get('LibraryService_GetBook_1')!.path, '/v1beta/{name}');
+  it('expands every variable with literals, naming parameters from the resource patterns', () => {
+    assert.deepEqual(Object.keys(doc['paths']), [
+      '/v1/shelves',
+      '/v1/shelves/{shelf}',
+      '/v1/shelves/{shelf}/theme',
+      '/v1/shelves/{shelf}/books',
+      '/v1/shelves/{shelf}/books/{book}',
+      '/v1beta/shelves/{shelf}/books/{book}',
+      '/v1/shelves/{shelf}/books/{book}:checkout',
+    ]);
+    assert.equal(ops.get('LibraryService_UpdateBook')!.path, '/v1/shelves/{shelf}/books/{book}');
+    assert.equal(param(ops.get('LibraryService_UpdateBook')!, 'book')['x-protogate-field'], 'book.name');
+    assert.equal(param(ops.get('LibraryService_ListBooks')!, 'shelf')['x-protogate-field'], 'parent');
+    assert.equal(ops.get('LibraryService_GetBook_1')!['x-protogate-template'], '/v1beta/{name=shelves/*/books/*}');
     assert.equal(doc['x-protogate-unlisted-routes'], undefined);
   });
 
@@ -211,7 +219,7 @@ describe('OpenAPI for the catalog test proto', () => {
 
   it('serves additional bindings with response_body as their own operations', () => {
     const labels = ops.get('CatalogService_GetItem_1')!;
-    assert.equal(labels.path, '/v2/{name}/labels');
+    assert.equal(labels.path, '/v2/folders/{folder}/items/{item}/labels');
     assert.equal(labels['responses']['200']['content']['application/json']['schema']['type'], 'object');
     const kind = ops.get('CatalogService_GetItem_2')!['responses']['200']['content']['application/json']['schema'];
     assert.equal(kind['$ref'], '#/components/schemas/catalog.v2.Kind');
@@ -219,7 +227,7 @@ describe('OpenAPI for the catalog test proto', () => {
 
   it('puts enums in path and query as their value names', () => {
     const op = ops.get('CatalogService_ListItems')!;
-    assert.equal(op.path, '/v2/{parent}/kinds/{kind}/items');
+    assert.equal(op.path, '/v2/folders/{folder}/kinds/{kind}/items');
     assert.deepEqual(param(op, 'kind')['schema']['enum'], ['KIND_UNSPECIFIED', 'KIND_PAPER', 'KIND_DIGITAL']);
     assert.deepEqual(param(op, 'alsoKinds')['schema']['items']['enum'], ['KIND_UNSPECIFIED', 'KIND_PAPER', 'KIND_DIGITAL']);
   });
@@ -243,10 +251,11 @@ describe('OpenAPI for the catalog test proto', () => {
 
   it('documents `**` variables, body fields bound under the path, and streaming', () => {
     const file = ops.get('CatalogService_FileItem')!;
-    assert.equal(file.path, '/v2/{item.path}:file');
-    assert.equal(param(file, 'item.path')['schema']['pattern'], '^archive(?:/.*)?$');
-    assert.match(param(file, 'item.path')['description'], /%2F/);
-    assert.deepEqual(file['parameters'].map((p: Json) => p.name), ['item.path', 'overwrite']);
+    assert.equal(file.path, '/v2/archive/{archivePath}:file');
+    assert.equal(param(file, 'archivePath')['x-protogate-pattern'], '^.*$');
+    assert.equal(param(file, 'archivePath')['x-protogate-field'], 'item.path');
+    assert.match(param(file, 'archivePath')['description'], /%2F/);
+    assert.deepEqual(file['parameters'].map((p: Json) => p.name), ['archivePath', 'overwrite']);
     const put = ops.get('CatalogService_PutItem')!;
     assert.equal(param(put, 'serial')['schema']['format'], 'uint64');
     assert.deepEqual(Object.keys(put['requestBody']['content']['application/json']['schema']['properties']), ['item']);

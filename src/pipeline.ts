@@ -58,6 +58,8 @@ export interface PipelineOptions extends TranscodeOptions {
 /** The compiled gateway: one `handle` per HTTP request. */
 export interface Pipeline {
   readonly routes: readonly CompiledRoute[];
+  /** The HTTP methods the routes answer on `path` (raw, without the query); for CORS preflights. */
+  allowedMethods(path: string): readonly string[];
   handle(request: GatewayRequest): Promise<GatewayReply>;
 }
 
@@ -157,6 +159,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
 
   const pipeline: Pipeline = {
     routes,
+    allowedMethods: (path) => table.methods(path),
     async handle(request) {
       try {
         return await serve(request);

@@ -8,6 +8,15 @@ const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
 });
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:50051');
 const port = z.number().int().min(0).max(65535);
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+$/, 'must be one header name; CORS has no wildcards or prefixes, so list grpc-metadata-* headers one by one');
+const origin = z
+  .string()
+  .regex(
+    /^(\*|[a-z][a-z0-9+.-]*:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?)$/,
+    'must be an origin as browsers send it, e.g. "https://app.example.com" or "http://localhost:3000" (lowercase, no path or trailing slash), or "*"',
+  );
 const urlPath = z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a URL path such as "/docs" (no trailing slash, query or fragment)');
 
 export const configSchema = z
@@ -111,6 +120,31 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** CORS for browser clients on other origins (src/policy/cors.ts); absent: no CORS headers at all. */
+    cors: z
+      .object({
+        /** Exact origins, or "*" for any origin (not with allowCredentials). */
+        allowOrigins: z.array(origin).min(1),
+        /** Request headers a preflight may ask for. */
+        allowHeaders: z.array(headerName).default(['content-type', 'authorization', 'x-request-id', 'grpc-timeout', 'traceparent']),
+        /** Response headers the page may read besides the CORS-safelisted ones. */
+        exposeHeaders: z.array(headerName).default(['x-request-id']),
+        allowCredentials: z.boolean().default(false),
+        /** How long browsers may cache a preflight answer. */
+        maxAgeSeconds: z.number().int().min(0).max(86400).default(600),
+      })
+      .strict()
+      .superRefine((cors, ctx) => {
+        const any = cors.allowOrigins.indexOf('*');
+        if (cors.allowCredentials && any >= 0) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ['allowOrigins', any],
+            message: 'is "*", which browsers refuse together with allowCredentials: true; list the origins instead',
+          });
+        }
+      })
+      .optional(),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

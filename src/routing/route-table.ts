@@ -135,6 +135,15 @@ export class RouteTable<T> {
     if (allow.size === 0) return NOT_FOUND;
     return { kind: 'method-not-allowed', allow: [...allow].sort() };
   }
+
+  /** The methods registered for `path` (raw, without the query), sorted; empty when none or malformed. */
+  methods(path: string): string[] {
+    const request = splitRequestPath(path, this.verbs);
+    if (!('raw' in request)) return [];
+    const allow = new Set<string>();
+    collectMethods(this.root, request, 0, allow);
+    return [...allow].sort();
+  }
 }
 
 /** Depth-first, most specific branch first; returns the first route for `method`. */

@@ -9,6 +9,7 @@ import { renderError, type ErrorFormat } from '../errors/error-body.js';
 import { gatewayError, GatewayError } from '../errors/gateway-error.js';
 import { requestChannel, requestStartChannel, type RequestEvent, type RequestStartEvent } from '../observability/request-events.js';
 import type { GatewayReply, Pipeline } from '../pipeline.js';
+import { actualResponseHeaders, withCors, type CorsPolicy } from '../policy/cors.js';
 import { ClientDisconnect } from './client-disconnect.js';
 import { requestIdFor } from './request-id.js';
 
@@ -18,6 +19,8 @@ export interface HttpServerOptions {
   readonly maxHeaderBytes: number;
   readonly maxUrlBytes: number;
   readonly errorFormat: ErrorFormat;
+  /** CORS (config key `cors`); absent: the pipeline is called directly and no CORS header is written. */
+  readonly cors?: CorsPolicy | undefined;
 }
 
 const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
@@ -25,6 +28,12 @@ const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTI
 /** A Fastify instance that serves every route of the pipeline (not yet listening). */
 export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions, logger: Logger): FastifyInstance {
   const errorResponse = (error: GatewayError) => renderError(error, options.errorFormat);
+  const cors = options.cors;
+  // Policies wrap the pipeline once, here; without CORS the handler calls the pipeline itself.
+  const handle = cors === undefined ? pipeline.handle : withCors(pipeline.handle, cors, pipeline, options.errorFormat);
+  // Errors answered outside the pipeline (414, 413, …) are readable cross-origin too.
+  const corsHeaders = (origin: string | undefined): Record<string, string> =>
+    cors === undefined ? {} : { ...(actualResponseHeaders(cors, origin) ?? cors.everyResponse) };
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes,
@@ -65,7 +74,11 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       gateway = gatewayError(Code.INTERNAL, 'PG_INTERNAL', 'internal error');
     }
     const rendered = errorResponse(gateway);
-    void reply.code(rendered.statusCode).headers(rendered.headers).type('application/json').send(rendered.body);
+    void reply
+      .code(rendered.statusCode)
+      .headers({ ...rendered.headers, ...corsHeaders(request.headers.origin) })
+      .type('application/json')
+      .send(rendered.body);
   });
 
   // One message for every start event: in-flight counting needs no per-request object.
@@ -87,13 +100,13 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
         const rendered = errorResponse(
           gatewayError(Code.INVALID_ARGUMENT, 'PG_URI_TOO_LONG', `request URL is longer than ${options.maxUrlBytes} bytes`, { httpStatus: 414 }),
         );
-        result = { statusCode: rendered.statusCode, headers: {}, body: rendered.body };
+        result = { statusCode: rendered.statusCode, headers: corsHeaders(raw.headers.origin), body: rendered.body };
       } else {
         const disconnect = new ClientDisconnect();
         res.once('close', () => {
           if (!res.writableFinished) disconnect.abort();
         });
-        result = await pipeline.handle({
+        result = await handle({
           method: raw.method ?? 'GET',
           url,
           headers: raw.headers,
@@ -108,8 +121,11 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       reply.hijack();
       const headers = result.headers;
       headers['x-request-id'] = requestId;
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(bytes);
+      // RFC 9110 §8.6: no Content-Length on a 204 (a CORS preflight answer).
+      if (result.statusCode !== 204) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(bytes);
+      }
       res.writeHead(result.statusCode, headers);
       res.end(result.body);
     },

@@ -14,6 +14,7 @@ import type { GatewayModel } from '../gateway-model.js';
 import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
+import { createCorsPolicy } from '../policy/cors.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createGrpcJsTransport } from '../upstream/channel-pool.js';
 import { createHttp2Transport } from '../upstream/http2-transport.js';
@@ -113,6 +114,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxHeaderBytes: config.limits.maxHeaderBytes,
       maxUrlBytes: config.limits.maxUrlBytes,
       errorFormat: config.errors.format,
+      cors: config.cors === undefined ? undefined : createCorsPolicy(config.cors),
     },
     logger,
   );

@@ -151,7 +151,10 @@ function requestBody(route: RouteSpec, request: protobuf.Type, path: OpenApiPath
         : `A \`${route.requestType}\` without the fields the path sets (${[...omit].map((n) => `\`${n}\``).join(', ')}).`;
   } else {
     const field = request.fields[route.body]!;
-    schema = registry.fieldSchema(field);
+    field.resolve();
+    // The body is the field's value itself, so it is the message, not "the message or null".
+    const message = !field.repeated && !field.map && field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    schema = message === undefined ? registry.fieldSchema(field) : registry.ref(message);
     description = `The \`${route.body}\` field of a \`${route.requestType}\`.`;
   }
   return { description, required: true, content: { [JSON_TYPE]: { schema } } };

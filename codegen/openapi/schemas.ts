@@ -4,6 +4,7 @@
 import protobuf from 'protobufjs';
 import { fullNameOf, jsonNameOf, mapKeyType, realOneof } from '../../src/transcode/json/field-info.js';
 import { fieldNotes, joinText } from './comments.js';
+import { wrapperScalars } from '../../src/transcode/json/well-known-types.js';
 import { wellKnownSchema } from './well-known-schemas.js';
 
 /** A JSON Schema (2020-12, the OpenAPI 3.1 dialect) as plain data. */
@@ -16,6 +17,12 @@ export function refTo(name: string): Schema {
 }
 
 const FLOAT_WORDS = ['NaN', 'Infinity', '-Infinity'];
+
+/** Message types whose own JSON form already includes null. */
+const NULLABLE_TYPES: ReadonlySet<string> = new Set([
+  'google.protobuf.Value',
+  ...Object.keys(wrapperScalars).map((name) => `google.protobuf.${name}`),
+]);
 
 /** The proto3 JSON form of a scalar field type; undefined for message and enum types. */
 export function scalarSchema(type: string): Schema | undefined {
@@ -135,6 +142,11 @@ export class SchemaRegistry {
       schema = { type: 'array', items: this.valueSchema(field) };
     } else {
       schema = this.valueSchema(field);
+      // protojson with EmitUnpopulated (the gateway's json.emitDefaults) writes an unset singular
+      // message field as null; wrappers and Value already admit null.
+      if (field.resolvedType instanceof protobuf.Type && !NULLABLE_TYPES.has(fullNameOf(field.resolvedType))) {
+        schema = { anyOf: [schema, { type: 'null' }] };
+      }
     }
     const description = joinText(field.comment, fieldNotes(field));
     if (description !== '') schema['description'] = description;

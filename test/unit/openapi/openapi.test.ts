@@ -37,8 +37,9 @@ function schema(doc: Json, name: string): Json {
   return found;
 }
 
-/** Follows a `$ref` inside the document. */
+/** Follows a `$ref` inside the document (through a nullable `anyOf: [{$ref}, {type: 'null'}]`). */
 function deref(doc: Json, value: Json): Json {
+  if (Array.isArray(value['anyOf']) && value['anyOf'][1]?.['type'] === 'null') return deref(doc, value['anyOf'][0]);
   if (typeof value['$ref'] !== 'string') return value;
   return (value['$ref'] as string)
     .slice(2)
@@ -198,6 +199,10 @@ describe('OpenAPI for the library demo', () => {
     assert.deepEqual(book['x-protogate-oneofs'], { availability: ['shelfPosition', 'loan'] });
     assert.match(props['subtitle']['description'], /explicit presence/);
     assert.deepEqual(deref(doc, props['rating'])['type'], ['integer', 'null']);
+    // Unset singular message fields are null on the wire (json.emitDefaults); wrappers already admit null.
+    assert.deepEqual(props['metadata']['anyOf'], [{ $ref: '#/components/schemas/google.protobuf.Struct' }, { type: 'null' }]);
+    assert.equal(props['rating']['anyOf'], undefined);
+    assert.equal(props['loan']['anyOf'][1]['type'], 'null');
     assert.equal(schema(doc, 'library.v1.Shelf')['properties']['bookCount']['readOnly'], true);
     assert.deepEqual(schema(doc, 'library.v1.Genre')['enum'].slice(0, 2), ['GENRE_UNSPECIFIED', 'GENRE_FICTION']);
     assert.equal(schema(doc, 'google.protobuf.Duration')['pattern'], '^-?\\d+(\\.\\d+)?s$');
@@ -278,7 +283,10 @@ describe('OpenAPI for the catalog test proto', () => {
     assert.equal(folder['itemsBySlot']['additionalProperties']['$ref'], '#/components/schemas/catalog.v2.Item');
     assert.deepEqual(folder['itemsBySlot']['propertyNames'], { pattern: '^-?[0-9]+$' });
     assert.equal(folder['children']['items']['$ref'], '#/components/schemas/catalog.v2.Folder');
-    assert.equal(schema(doc, 'catalog.v2.Item.Origin')['properties']['via']['$ref'], '#/components/schemas/catalog.v2.Item.Origin');
+    assert.deepEqual(schema(doc, 'catalog.v2.Item.Origin')['properties']['via']['anyOf'], [
+      { $ref: '#/components/schemas/catalog.v2.Item.Origin' },
+      { type: 'null' },
+    ]);
   });
 
   it('gives every well-known type its JSON form', () => {
@@ -288,6 +296,8 @@ describe('OpenAPI for the catalog test proto', () => {
     assert.equal(wkt('mask')['type'], 'string');
     assert.equal(wkt('attributes')['type'], 'object');
     assert.equal(wkt('extra')['type'], undefined);
+    assert.equal(props['extra']['anyOf'], undefined, 'Value admits null itself');
+    assert.equal(props['createTime']['anyOf'][1]['type'], 'null');
     assert.equal(wkt('tags')['type'], 'array');
     assert.deepEqual(wkt('nothing')['properties'], {});
     assert.deepEqual(wkt('other')['required'], ['@type']);

@@ -2,7 +2,7 @@
 // the request body from `body`, the 200 response from `response_body`, and the error responses.
 import protobuf from 'protobufjs';
 import type { RouteSpec } from '../../src/gateway-model.js';
-import { jsonNameOf } from '../../src/transcode/json/field-info.js';
+import { fullNameOf, jsonNameOf } from '../../src/transcode/json/field-info.js';
 import { joinText, splitComment } from './comments.js';
 import type { OpenApiPath, PathParameter } from './paths.js';
 import { fieldAt } from './resource-patterns.js';
@@ -154,8 +154,23 @@ function requestBody(route: RouteSpec, request: protobuf.Type, path: OpenApiPath
     field.resolve();
     // The body is the field's value itself, so it is the message, not "the message or null".
     const message = !field.repeated && !field.map && field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
-    schema = message === undefined ? registry.fieldSchema(field) : registry.ref(message);
+    // Fields of the body message that the path binds (`{book.name=…}` with body "book") are set
+    // by the gateway from the path: an inline copy of the message leaves them out.
+    const omit = new Set(
+      path.parameters.filter((p) => p.fieldPath?.length === 2 && p.fieldPath[0] === route.body).map((p) => p.fieldPath![1]!),
+    );
     description = `The \`${route.body}\` field of a \`${route.requestType}\`.`;
+    if (message === undefined) {
+      schema = registry.fieldSchema(field);
+    } else if (omit.size === 0) {
+      schema = registry.ref(message);
+    } else {
+      const names = [...omit].map((n) => `\`${n}\``).join(', ');
+      const note = `A \`${fullNameOf(message)}\` without ${names}: the path sets ${omit.size === 1 ? 'it' : 'them'}.`;
+      schema = registry.messageSchema(message, omit);
+      schema['description'] = joinText(note, schema['description'] as string | undefined);
+      description = `The \`${route.body}\` field of a \`${route.requestType}\`, without ${names} (set from the path).`;
+    }
   }
   return { description, required: true, content: { [JSON_TYPE]: { schema } } };
 }

@@ -168,6 +168,17 @@ describe('OpenAPI for the library demo', () => {
     assert.equal(doc['x-protogate-unlisted-routes'], undefined);
   });
 
+  it('leaves a path-bound sub-field out of a body "field" schema and says the path sets it', () => {
+    const body = ops.get('LibraryService_UpdateBook')!['requestBody'];
+    const s = body['content']['application/json']['schema'];
+    assert.equal(s['$ref'], undefined);
+    assert.equal(s['properties']['name'], undefined);
+    assert.deepEqual(Object.keys(s['properties']), Object.keys(schema(doc, 'library.v1.Book')['properties']).filter((k) => k !== 'name'));
+    assert.deepEqual(s['required'], ['title', 'author']);
+    assert.match(s['description'], /^A `library\.v1\.Book` without `name`: the path sets it\./);
+    assert.match(body['description'], /without `name` \(set from the path\)/);
+  });
+
   it('turns unbound request fields into typed query parameters', () => {
     const op = ops.get('LibraryService_ListBooks')!;
     assert.deepEqual(
@@ -261,6 +272,9 @@ describe('OpenAPI for the catalog test proto', () => {
     assert.equal(param(file, 'archivePath')['x-protogate-field'], 'item.path');
     assert.match(param(file, 'archivePath')['description'], /%2F/);
     assert.deepEqual(file['parameters'].map((p: Json) => p.name), ['archivePath', 'overwrite']);
+    const fileBody = file['requestBody']['content']['application/json']['schema'];
+    assert.equal(fileBody['properties']['path'], undefined);
+    assert.match(fileBody['description'], /without `path`: the path sets it/);
     const put = ops.get('CatalogService_PutItem')!;
     assert.equal(param(put, 'serial')['schema']['format'], 'uint64');
     assert.deepEqual(Object.keys(put['requestBody']['content']['application/json']['schema']['properties']), ['item']);

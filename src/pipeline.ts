@@ -130,6 +130,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       metadata: upstreamMetadata(request, options.metadata),
       deadline,
       signal: request.signal,
+      // GET is idempotent by HTTP's definition; other verbs when the rpc says so
+      idempotent: spec.idempotent || spec.httpMethod === 'GET',
     });
     if (observed) {
       const event: UpstreamCallEvent = { source: pipeline, route, code: result.ok ? 0 : result.code, durationMs: performance.now() - callStarted };

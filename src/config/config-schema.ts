@@ -68,6 +68,38 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Circuit breaker and retries per upstream target (src/upstream/resilient-transport.ts). */
+    resilience: z
+      .object({
+        breaker: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Consecutive UNAVAILABLE / DEADLINE_EXCEEDED results that open the breaker. */
+            failureThreshold: z.number().int().min(1).max(1000).default(5),
+            /** How long an open breaker answers 503 before letting one probe through. */
+            cooldown: duration.default('5s'),
+          })
+          .strict()
+          .default({}),
+        retry: z
+          .object({
+            /** Retries per idempotent call (GET, or marked idempotent); 0 turns retries off. */
+            maxRetries: z.number().int().min(0).max(10).default(2),
+            /** Also retry DEADLINE_EXCEEDED answers (UNAVAILABLE always is). */
+            onDeadlineExceeded: z.boolean().default(false),
+            /** Exponential backoff with full jitter between these bounds. */
+            baseDelay: duration.default('25ms'),
+            maxDelay: duration.default('250ms'),
+            /** Retries may be at most this share of the requests over the last 10 s… */
+            budgetRatio: z.number().min(0).max(1).default(0.2),
+            /** …but always at least this many per second. */
+            budgetMinPerSecond: z.number().min(0).default(3),
+          })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({}),
     timeouts: z
       .object({
         /** Upstream deadline when neither the rpc's proto option nor `services` sets one. */

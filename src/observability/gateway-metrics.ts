@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { codeName } from '../errors/codes.js';
 import type { Pipeline } from '../pipeline.js';
 import type { CompiledRoute } from '../transcode/compiled-route.js';
+import type { BreakerState } from '../upstream/circuit-breaker.js';
 import type { TransportState } from '../upstream/transport.js';
 import { subscribeRequests, type RequestEvent, type UpstreamCallEvent } from './request-events.js';
 
@@ -31,7 +32,12 @@ export interface GatewayMetrics {
 export interface GatewayMetricsOptions {
   /** Connectivity per upstream target, read at scrape time. */
   readonly upstreamStates?: () => ReadonlyArray<{ target: string; state: TransportState }>;
+  /** Circuit breaker state per upstream target, read at scrape time. */
+  readonly breakerStates?: () => ReadonlyArray<{ target: string; state: BreakerState }>;
 }
+
+/** The breaker gauge's values: 0 closed, 1 half-open, 2 open (higher is worse, so alerts read `> 0`). */
+const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
 type CounterSeries = Counter.Internal;
 type HistogramSeries = Histogram.Internal<string>;
@@ -99,6 +105,19 @@ export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetrics
         for (const { target, state } of upstreamStates()) {
           for (const candidate of TRANSPORT_STATES) this.set({ target, state: candidate }, candidate === state ? 1 : 0);
         }
+      },
+    });
+  }
+
+  const breakerStates = options.breakerStates;
+  if (breakerStates !== undefined) {
+    new Gauge({
+      name: 'protogate_upstream_breaker_state',
+      help: 'Circuit breaker of each upstream target: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['target'],
+      registers,
+      collect() {
+        for (const { target, state } of breakerStates()) this.set({ target }, BREAKER_VALUES[state]);
       },
     });
   }

@@ -1,6 +1,7 @@
 // The admin port: liveness, readiness and Prometheus metrics for orchestrators and scrapers.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { BreakerState } from '../upstream/circuit-breaker.js';
 import type { TransportState } from '../upstream/transport.js';
 
 /** What readiness depends on, and what the admin port serves. */
@@ -9,13 +10,15 @@ export interface AdminChecks {
   listening(): boolean;
   /** Connectivity per upstream target; every configured upstream is required. */
   upstreams(): ReadonlyArray<{ target: string; state: TransportState }>;
+  /** Circuit breaker state per upstream target; an open breaker makes the gateway not ready. */
+  breakers?(): ReadonlyArray<{ target: string; state: BreakerState }>;
   /** Served at /metrics when present. */
   metrics?: GatewayMetrics | undefined;
 }
 
 /**
  * A Fastify instance with /healthz (process alive), /readyz (listening, and no required upstream
- * with every address in transient-failure) and, with metrics, /metrics.
+ * with every address in transient-failure or with its circuit breaker open) and, with metrics, /metrics.
  */
 export function createAdminServer(checks: AdminChecks): FastifyInstance {
   const admin = Fastify({ logger: false });
@@ -25,9 +28,16 @@ export function createAdminServer(checks: AdminChecks): FastifyInstance {
     const upstreams = checks.upstreams();
     // A transport reports transient-failure only when every one of its connections is failing.
     const failing = upstreams.filter((upstream) => upstream.state === 'transient-failure').map((upstream) => upstream.target);
-    const ready = listening && failing.length === 0;
-    const reasons = [...(listening ? [] : ['not listening yet']), ...failing.map((target) => `upstream ${target} is unreachable`)];
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', listening, upstreams, ...(ready ? {} : { reasons }) });
+    // Half-open stays ready: traffic must reach the gateway for the probe to close the breaker.
+    const breakers = checks.breakers?.() ?? [];
+    const open = breakers.filter((breaker) => breaker.state === 'open').map((breaker) => breaker.target);
+    const ready = listening && failing.length === 0 && open.length === 0;
+    const reasons = [
+      ...(listening ? [] : ['not listening yet']),
+      ...failing.map((target) => `upstream ${target} is unreachable`),
+      ...open.map((target) => `upstream ${target} has its circuit breaker open`),
+    ];
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', listening, upstreams, breakers, ...(ready ? {} : { reasons }) });
   });
   const metrics = checks.metrics;
   if (metrics !== undefined) {

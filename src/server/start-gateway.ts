@@ -18,6 +18,7 @@ import { createCorsPolicy } from '../policy/cors.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createGrpcJsTransport } from '../upstream/channel-pool.js';
 import { createHttp2Transport } from '../upstream/http2-transport.js';
+import type { ResilienceOptions } from '../upstream/resilient-transport.js';
 import { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import { createAdminServer } from './admin-server.js';
 import { registerDocsRoutes } from './docs-routes.js';
@@ -80,6 +81,24 @@ export function checkUpstreamCoverage(model: GatewayModel, config: GatewayConfig
   }
 }
 
+/** The `resilience` config as the upstream registry takes it; breaker state changes are logged. */
+function resilienceOptions(config: GatewayConfig, logger: Logger): ResilienceOptions {
+  const { breaker, retry } = config.resilience;
+  return {
+    breaker: breaker.enabled ? { failureThreshold: breaker.failureThreshold, cooldownMs: parseDurationMs(breaker.cooldown)! } : undefined,
+    retry: {
+      maxRetries: retry.maxRetries,
+      onDeadlineExceeded: retry.onDeadlineExceeded,
+      baseDelayMs: parseDurationMs(retry.baseDelay)!,
+      maxDelayMs: parseDurationMs(retry.maxDelay)!,
+      budgetRatio: retry.budgetRatio,
+      budgetMinPerSecond: retry.budgetMinPerSecond,
+    },
+    onBreakerStateChange: (target, state, previous) =>
+      logger[state === 'open' ? 'warn' : 'info']({ target, state, previous }, `upstream circuit breaker ${state}`),
+  };
+}
+
 /** Builds everything and listens on the configured ports. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const { model, openapi } = await loadModel(config);
@@ -88,6 +107,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     config.upstreams,
     { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
     config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
+    resilienceOptions(config, logger),
   );
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
@@ -123,7 +143,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
   // Subscribers to the request events (observability/request-events.ts): nothing is measured unless asked for.
   const stopAccessLog = config.log.access ? startAccessLog(pipeline, logger, { targetFor: (service) => upstreams.targetFor(service) }) : undefined;
-  const metrics = config.server.adminPort === undefined ? undefined : createGatewayMetrics(pipeline, { upstreamStates: () => upstreams.states() });
+  const metrics = config.server.adminPort === undefined ? undefined : createGatewayMetrics(pipeline, { upstreamStates: () => upstreams.states(), breakerStates: () => upstreams.breakers() });
   const stopObserving = () => {
     stopAccessLog?.();
     metrics?.close();
@@ -132,7 +152,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
     if (config.server.adminPort !== undefined) {
-      admin = createAdminServer({ listening: () => app.server.listening, upstreams: () => upstreams.states(), metrics });
+      admin = createAdminServer({ listening: () => app.server.listening, upstreams: () => upstreams.states(), breakers: () => upstreams.breakers(), metrics });
       await admin.listen({ host: config.server.host, port: config.server.adminPort });
     }
   } catch (error) {

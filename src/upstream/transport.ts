@@ -23,6 +23,11 @@ export interface UnaryRequest {
   readonly deadline: number;
   /** aborts the call (client disconnected) */
   readonly signal?: CancelSignal;
+  /**
+   * The call may be repeated (GET, or `(protogate.v1.policy).idempotent: true`): a transport that
+   * retries (resilient-transport.ts) retries only such calls; the others ignore it.
+   */
+  readonly idempotent?: boolean;
 }
 
 /**

@@ -12,8 +12,8 @@ export interface RunningGrpcServer {
 
 const identity = (b: Buffer) => b;
 
-/** Starts a server with `handlers` keyed by gRPC path ('/pkg.Service/Method'). */
-export async function startRawGrpcServer(handlers: Record<string, RawHandler>): Promise<RunningGrpcServer> {
+/** Starts a server with `handlers` keyed by gRPC path ('/pkg.Service/Method'), on `port` (0: any free port). */
+export async function startRawGrpcServer(handlers: Record<string, RawHandler>, port = 0): Promise<RunningGrpcServer> {
   const server = new grpc.Server();
   const byService = new Map<string, Record<string, RawHandler>>();
   for (const [path, handler] of Object.entries(handlers)) {
@@ -46,12 +46,12 @@ export async function startRawGrpcServer(handlers: Record<string, RawHandler>): 
     }
     server.addService(definition, implementation);
   }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   return {
-    port,
-    target: `127.0.0.1:${port}`,
+    port: bound,
+    target: `127.0.0.1:${bound}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

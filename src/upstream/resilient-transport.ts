@@ -1,0 +1,137 @@
+// Wraps one target's transport with its circuit breaker and, for idempotent calls, retries under
+// a retry budget. The pipeline sees an ordinary UpstreamTransport (STYLE: retries wrap, they do
+// not leak into callers); it only says per call whether the call may be repeated
+// (`UnaryRequest.idempotent`). A closed breaker on a call that does not retry costs a branch,
+// one `.then` and a classification of the result.
+import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
+import { Code } from '../errors/codes.js';
+import { CircuitBreaker, Outcome, Ticket, type BreakerState } from './circuit-breaker.js';
+import { RetryBudget } from './retry-budget.js';
+import type { CancelSignal, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import { exceededLocalLimit, localFailure } from './unary-call.js';
+
+export interface ResilienceOptions {
+  /** Absent: no breaker. */
+  readonly breaker?: { readonly failureThreshold: number; readonly cooldownMs: number } | undefined;
+  /** Absent, or maxRetries 0: no retries. */
+  readonly retry?:
+    | {
+        readonly maxRetries: number;
+        readonly onDeadlineExceeded: boolean;
+        readonly baseDelayMs: number;
+        readonly maxDelayMs: number;
+        readonly budgetRatio: number;
+        readonly budgetMinPerSecond: number;
+      }
+    | undefined;
+  /** Called on every breaker state change, with the target. */
+  readonly onBreakerStateChange?: ((target: string, state: BreakerState, previous: BreakerState) => void) | undefined;
+  /** Tests only: a fake clock (epoch ms). */
+  readonly now?: () => number;
+}
+
+/** The client-facing text of a call the open breaker refused. */
+export const CIRCUIT_OPEN_MESSAGE = 'upstream circuit open';
+
+/** A transport with a breaker (and retries); `breakerState` is undefined without a breaker. */
+export interface ResilientTransport extends UpstreamTransport {
+  state(): TransportState;
+  breakerState(): BreakerState | undefined;
+}
+
+type Inner = UpstreamTransport & { state?(): TransportState };
+
+/** How a result counts for the breaker: only outage-like codes are failures. */
+function classify(result: UnaryResult): Outcome {
+  if (result.ok) return Outcome.Success;
+  switch (result.code) {
+    case Code.UNAVAILABLE:
+    case Code.DEADLINE_EXCEEDED:
+      return Outcome.Failure;
+    case Code.CANCELLED:
+      // the client went away (or the gateway is closing): says nothing about the upstream
+      return Outcome.Neutral;
+    default:
+      // business errors (NOT_FOUND, INVALID_ARGUMENT, …) and the gateway's own size limits
+      // (INTERNAL/RESOURCE_EXHAUSTED, see exceededLocalLimit) prove the upstream answers
+      return Outcome.Success;
+  }
+}
+
+/** Wraps `inner` (the transport of `target`); returns it with pass-through methods when nothing is enabled. */
+export function createResilientTransport(target: string, inner: Inner, options: ResilienceOptions): ResilientTransport {
+  const now = options.now ?? Date.now;
+  const onChange = options.onBreakerStateChange;
+  const breaker =
+    options.breaker === undefined
+      ? undefined
+      : new CircuitBreaker({
+          failureThreshold: options.breaker.failureThreshold,
+          cooldownMs: options.breaker.cooldownMs,
+          now,
+          ...(onChange === undefined ? {} : { onStateChange: (state: BreakerState, previous: BreakerState) => onChange(target, state, previous) }),
+        });
+  const retry = options.retry !== undefined && options.retry.maxRetries > 0 ? options.retry : undefined;
+  const budget = retry === undefined ? undefined : new RetryBudget({ ratio: retry.budgetRatio, minPerSecond: retry.budgetMinPerSecond }, now());
+  // Keeps the budget's seconds aligned while traffic flows; unref'd, cleared on close.
+  const ticker = budget === undefined ? undefined : setInterval(() => budget.advance(now()), 1000).unref();
+  const backoff =
+    retry === undefined ? undefined : new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: retry.baseDelayMs, maxDelay: retry.maxDelayMs });
+  const circuitOpen = localFailure(Code.UNAVAILABLE, CIRCUIT_OPEN_MESSAGE, `circuit breaker for ${target} is open`);
+
+  const attempt = (request: UnaryRequest): Promise<UnaryResult> => {
+    if (breaker === undefined) return inner.unary(request);
+    const ticket = breaker.admit();
+    if (ticket === Ticket.Rejected) return Promise.resolve(circuitOpen);
+    return inner.unary(request).then((result) => {
+      breaker.settle(ticket, classify(result));
+      return result;
+    });
+  };
+
+  const retryable = (result: UnaryResult): boolean => {
+    if (result.ok || result === circuitOpen || exceededLocalLimit(result) !== undefined) return false;
+    return result.code === Code.UNAVAILABLE || (result.code === Code.DEADLINE_EXCEEDED && retry!.onDeadlineExceeded);
+  };
+
+  const withRetries = async (request: UnaryRequest): Promise<UnaryResult> => {
+    budget!.recordRequest();
+    let result = await attempt(request);
+    let delay: IBackoff<unknown> | undefined;
+    for (let retries = 0; retries < retry!.maxRetries && retryable(result); retries++) {
+      delay = delay === undefined ? backoff!.next() : delay.next(undefined);
+      // never past the request's deadline: a retry needs time to run after the pause
+      if (now() + delay.duration >= request.deadline || request.signal?.aborted === true) break;
+      if (!budget!.tryRetry(now())) break;
+      if (!(await pause(delay.duration, request.signal))) break;
+      result = await attempt(request);
+    }
+    return result;
+  };
+
+  return {
+    unary: retry === undefined ? attempt : (request) => (request.idempotent === true ? withRetries(request) : attempt(request)),
+    state: () => inner.state?.() ?? 'idle',
+    breakerState: () => breaker?.state(),
+    close() {
+      if (ticker !== undefined) clearInterval(ticker);
+      return inner.close();
+    },
+  };
+}
+
+/** Waits `ms`; resolves false early if `signal` aborts. */
+function pause(ms: number, signal: CancelSignal | undefined): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(signal?.aborted !== true);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { parseDurationMs } from '../src/config/duration.js';
-import type { RouteSpec } from '../src/gateway-model.js';
+import type { RouteAuthSpec, RouteSpec } from '../src/gateway-model.js';
 import { fieldByName } from '../src/transcode/json/field-info.js';
 import { parsePathTemplate, templateShapeKey, type PathTemplate } from '../src/routing/path-template.js';
 import type { LoadedProtos } from './load-protos.js';
@@ -33,6 +33,7 @@ export function collectRoutes(protos: LoadedProtos): RouteSpec[] {
       const site = new RuleSite(source, source.findDeclaration('rpc', method.name, serviceOffset), method);
       const policy = optionValue(method, POLICY_OPTION) as RuleObject | undefined;
       const timeoutMs = policyTimeout(site, policy) ?? policyTimeout(site, servicePolicy);
+      const auth = policyAuth(site, policy) ?? policyAuth(site, servicePolicy);
       const bindings = flattenBindings(site, rule as RuleObject);
       const baseId = uniqueOperationId(operationIds, service, method);
       bindings.forEach((binding, index) => {
@@ -42,6 +43,7 @@ export function collectRoutes(protos: LoadedProtos): RouteSpec[] {
           baseId,
           timeoutMs,
           idempotent: policy?.['idempotent'] === true,
+          auth,
           root: protos.root,
         });
         const key = `${spec.httpMethod} ${templateShapeKey(parseTemplateOrThrow(site, spec.template))}`;
@@ -139,6 +141,7 @@ interface BindingContext {
   baseId: string;
   timeoutMs: number | undefined;
   idempotent: boolean;
+  auth: RouteAuthSpec | undefined;
   root: protobuf.Root;
 }
 
@@ -206,6 +209,7 @@ function checkBinding(site: RuleSite, rule: RuleObject, index: number, ctx: Bind
     serverStreaming: ctx.method.responseStream === true,
     timeoutMs: ctx.timeoutMs,
     idempotent: ctx.idempotent,
+    ...(ctx.auth === undefined ? {} : { auth: ctx.auth }),
     bindingIndex: index,
     source: { file: path.basename(location.file), line: location.line, col: location.col },
   };
@@ -250,6 +254,29 @@ function policyTimeout(site: RuleSite, policy: RuleObject | undefined): number |
     throw site.error('timeout', `(protogate.v1.policy).timeout "${String(timeout)}" is not a positive duration`, 'write it like "2s", "1.5s" or "500ms"');
   }
   return ms;
+}
+
+/** The `auth` of a method or service policy; roles and schemes are refused until they are enforced. */
+function policyAuth(site: RuleSite, policy: RuleObject | undefined): RouteAuthSpec | undefined {
+  const auth = policy?.['auth'] as RuleObject | undefined;
+  if (auth === undefined) return undefined;
+  for (const key of ['roles', 'schemes']) {
+    if (auth[key] !== undefined) {
+      throw site.error('auth', `auth.${key} is not enforced by this gateway yet`, `remove auth.${key}, or express the requirement with auth.scopes`);
+    }
+  }
+  const raw = auth['scopes'];
+  const scopes = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  for (const scope of scopes) {
+    if (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
+      throw site.error('scopes', `auth scope ${JSON.stringify(scope)} is not a valid OAuth scope`, 'write scopes as printable ASCII without spaces, quotes or backslashes, e.g. "library.books.write"');
+    }
+  }
+  const isPublic = auth['public'] === true;
+  if (isPublic && scopes.length > 0) {
+    throw site.error('public', 'auth sets public: true together with scopes, which a public method never checks', 'drop public: true to require the scopes, or drop the scopes');
+  }
+  return { public: isPublic, scopes: scopes as string[] };
 }
 
 function uniqueOperationId(taken: Set<string>, service: protobuf.Service, method: protobuf.Method): string {

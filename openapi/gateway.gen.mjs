@@ -19,6 +19,10 @@ export const model = {
    "serverStreaming": false,
    "timeoutMs": 5000,
    "idempotent": false,
+   "auth": {
+    "public": true,
+    "scopes": []
+   },
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",

@@ -28,10 +28,23 @@ export interface RouteSpec {
   readonly timeoutMs: number | undefined;
   /** Marked idempotent in `(protogate.v1.policy)`; GET is idempotent anyway. */
   readonly idempotent: boolean;
+  /**
+   * `(protogate.v1.policy).auth` of the method, else `(protogate.v1.service_policy).auth` of its
+   * service (the method's message replaces the service's whole); absent when neither sets one.
+   */
+  readonly auth?: RouteAuthSpec;
   /** 0 for the primary rule, n for the n-th additional binding. */
   readonly bindingIndex: number;
   /** Where the rule is declared (file relative to its import root), for messages and docs. */
   readonly source: { readonly file: string; readonly line: number; readonly col: number };
+}
+
+/** Who may call a route, as the proto annotation says (src/policy/authenticate.ts enforces it). */
+export interface RouteAuthSpec {
+  /** Anyone may call; no credentials are checked. */
+  readonly public: boolean;
+  /** Scopes the caller's credential must all carry. */
+  readonly scopes: readonly string[];
 }
 
 /** Everything the runtime needs: the routes and the message descriptors. */

@@ -6,6 +6,7 @@ import { Code } from './errors/codes.js';
 import { renderError, type ErrorFormat } from './errors/error-body.js';
 import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
 import { upstreamCallChannel, type UpstreamCallEvent } from './observability/request-events.js';
+import type { AuthGate, RouteGuard } from './policy/authenticate.js';
 import { truncate } from './errors/user-input.js';
 import type { GatewayModel } from './gateway-model.js';
 import { RouteTable } from './routing/route-table.js';
@@ -49,6 +50,8 @@ export interface PipelineOptions extends TranscodeOptions {
   readonly defaultTimeoutMs: number;
   readonly serviceTimeoutsMs: ReadonlyMap<string, number>;
   readonly metadata: MetadataPolicy;
+  /** Authentication and authorization (config `auth`); absent: every route is public. */
+  readonly auth?: AuthGate | undefined;
   /** The transport for a service; every served service has one (checked at startup). */
   readonly transportFor: (service: string) => UpstreamTransport | undefined;
   /** Called with unexpected errors (bugs), which the client sees only as a generic 500. */
@@ -72,6 +75,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   const routes = model.routes.map((spec) => compileRoute(spec, root, codecs, options));
   for (const route of routes) table.add(route.spec.httpMethod, route.template, route);
   const knownType = (name: string): boolean => root.lookup(name, [protobuf.Type]) !== null;
+  // Decided per route at startup; without `auth` there is no map and no per-request work.
+  const guards = options.auth === undefined ? undefined : guardsOf(routes, options.auth);
 
   const fail = (error: GatewayError, route?: CompiledRoute): GatewayReply => {
     const rendered = renderError(error, options.errorFormat);
@@ -100,6 +105,14 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     }
     const route = match.route;
     const spec = route.spec;
+    let identity: ReadonlyArray<readonly [string, string]> | undefined;
+    const guard = guards?.get(route);
+    if (guard !== undefined) {
+      // before the body is parsed: an unauthenticated request costs no decoding and reaches no backend
+      const verdict = await guard(request.headers);
+      if (!verdict.ok) return fail(verdict.error, route);
+      identity = verdict.metadata;
+    }
     if (spec.clientStreaming || spec.serverStreaming) {
       return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a streaming method; streaming is not served yet`), route);
     }
@@ -127,7 +140,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const result = await transport.unary({
       path: spec.grpcPath,
       message: assembled.message,
-      metadata: upstreamMetadata(request, options.metadata),
+      metadata: upstreamMetadata(request, options.metadata, identity),
       deadline,
       signal: request.signal,
       // GET is idempotent by HTTP's definition; other verbs when the rpc says so
@@ -187,8 +200,22 @@ function timeoutFor(request: GatewayRequest, route: CompiledRoute, options: Pipe
   return Math.min(asked, limit);
 }
 
-function upstreamMetadata(request: GatewayRequest, policy: MetadataPolicy): Array<[string, string | Buffer]> {
+function guardsOf(routes: readonly CompiledRoute[], auth: AuthGate): Map<CompiledRoute, RouteGuard> {
+  const guards = new Map<CompiledRoute, RouteGuard>();
+  for (const route of routes) {
+    const guard = auth.guardFor(route.spec);
+    if (guard !== undefined) guards.set(route, guard);
+  }
+  return guards;
+}
+
+function upstreamMetadata(
+  request: GatewayRequest,
+  policy: MetadataPolicy,
+  identity: ReadonlyArray<readonly [string, string]> | undefined,
+): Array<[string, string | Buffer]> {
   const metadata = headersToMetadata(request.headers, policy);
+  if (identity !== undefined) for (const [name, value] of identity) metadata.push([name, value]);
   if (request.headers['x-request-id'] !== request.requestId) {
     for (let i = metadata.length - 1; i >= 0; i--) if (metadata[i]![0] === 'x-request-id') metadata.splice(i, 1);
     metadata.push(['x-request-id', request.requestId]);

@@ -17,6 +17,16 @@ const origin = z
     /^(\*|[a-z][a-z0-9+.-]*:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?)$/,
     'must be an origin as browsers send it, e.g. "https://app.example.com" or "http://localhost:3000" (lowercase, no path or trailing slash), or "*"',
   );
+/** JWS algorithms jose verifies; "none" is never one of them. */
+const JWS_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const jwsAlgorithm = z.string().superRefine((alg, ctx) => {
+  if (alg.toLowerCase() === 'none') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'is "none", which would accept unsigned tokens; list signing algorithms only, e.g. "RS256"' });
+  } else if (!(JWS_ALGORITHMS as readonly string[]).includes(alg)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not a supported JWS algorithm; use one of ${JWS_ALGORITHMS.join(', ')}` });
+  }
+});
+const metadataName = z.string().regex(/^[a-z0-9_.-]+$/, 'must be a lower-case gRPC metadata name, e.g. "x-user-id"');
 const urlPath = z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a URL path such as "/docs" (no trailing slash, query or fragment)');
 
 export const configSchema = z
@@ -174,6 +184,79 @@ export const configSchema = z
             path: ['allowOrigins', any],
             message: 'is "*", which browsers refuse together with allowCredentials: true; list the origins instead',
           });
+        }
+      })
+      .optional(),
+    /** Authentication and authorization (src/policy/authenticate.ts); absent: every route is public. */
+    auth: z
+      .object({
+        /** JWT bearer tokens (`Authorization: Bearer …`), verified with an HS256 secret and/or a local JWKS file. */
+        jwt: z
+          .object({
+            /** Shared secret for HS256/384/512 tokens (at least 32 characters). */
+            secret: z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional(),
+            /** A local JWKS file (`{"keys": […]}`) with the public keys for RS/PS/ES/EdDSA tokens. */
+            jwksFile: z.string().min(1).optional(),
+            /** Required `iss`. */
+            issuer: z.string().min(1).optional(),
+            /** Accepted `aud` (one of them must be in the token). */
+            audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+            /** Allowed `alg`s; default: RS256 and ES256 with jwksFile, HS256 with secret. Never "none". */
+            algorithms: z.array(jwsAlgorithm).min(1).optional(),
+            /** Leeway for `exp` and `nbf`. */
+            clockSkewSeconds: z.number().int().min(0).max(600).default(30),
+            /** Claim holding the principal. */
+            subjectClaim: z.string().min(1).default('sub'),
+            /** Claim holding the scopes: a space-separated string or an array of strings. */
+            scopesClaim: z.string().min(1).default('scope'),
+          })
+          .strict()
+          .superRefine((jwt, ctx) => {
+            if (jwt.secret === undefined && jwt.jwksFile === undefined) {
+              ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs a key: set secret (HS256) or jwksFile' });
+            }
+            jwt.algorithms?.forEach((alg, i) => {
+              const symmetric = alg.startsWith('HS');
+              if (symmetric ? jwt.secret === undefined : jwt.jwksFile === undefined) {
+                ctx.addIssue({
+                  code: z.ZodIssueCode.custom,
+                  path: ['algorithms', i],
+                  message: `is "${alg}", which needs ${symmetric ? 'a secret' : 'a jwksFile'} that is not configured`,
+                });
+              }
+            });
+          })
+          .optional(),
+        /** API keys, stored as the hex SHA-256 of the key. */
+        apiKeys: z
+          .object({
+            header: headerName.default('x-api-key'),
+            keys: z
+              .array(
+                z
+                  .object({
+                    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits), e.g. from `printf %s KEY | sha256sum`'),
+                    principal: z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII'),
+                    scopes: z.array(z.string().regex(/^[\x21-\x7e]+$/, 'must be a scope without spaces')).default([]),
+                  })
+                  .strict(),
+              )
+              .min(1),
+          })
+          .strict()
+          .optional(),
+        /** For routes whose protos set no `auth`: `public` (anyone) or `authenticated` (any valid credential). */
+        defaultPolicy: z.enum(['public', 'authenticated']).default('public'),
+        /** Metadata names the verified identity is sent under; the same names from clients are always dropped. */
+        identityHeaders: z
+          .object({ subject: metadataName.default('x-user-id'), scopes: metadataName.default('x-user-scopes') })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .superRefine((auth, ctx) => {
+        if (auth.jwt === undefined && auth.apiKeys === undefined) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs at least one scheme: jwt or apiKeys' });
         }
       })
       .optional(),

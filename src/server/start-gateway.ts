@@ -14,6 +14,7 @@ import type { GatewayModel } from '../gateway-model.js';
 import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
+import { createAuthGate, routesNeedingAuth, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createGrpcJsTransport } from '../upstream/channel-pool.js';
@@ -81,6 +82,25 @@ export function checkUpstreamCoverage(model: GatewayModel, config: GatewayConfig
   }
 }
 
+/** The `auth` config compiled; refuses to serve routes whose protos require a credential when `auth` is absent. */
+function createAuth(model: GatewayModel, config: GatewayConfig): AuthGate | undefined {
+  if (config.auth === undefined) {
+    const guarded = routesNeedingAuth(model);
+    if (guarded.length > 0) {
+      const route = guarded[0]!;
+      throw new StartupError(
+        `${route.service}/${route.method} (${route.source.file}:${route.source.line}) requires authentication in its proto, but no \`auth\` is configured; add auth.jwt or auth.apiKeys to the config`,
+      );
+    }
+    return undefined;
+  }
+  try {
+    return createAuthGate(config.auth);
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+}
+
 /** The `resilience` config as the upstream registry takes it; breaker state changes are logged. */
 function resilienceOptions(config: GatewayConfig, logger: Logger): ResilienceOptions {
   const { breaker, retry } = config.resilience;
@@ -115,6 +135,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger.warn({ rpc: route.grpcPath }, 'streaming methods are not served yet; this route answers 501');
     }
   }
+  const auth = createAuth(model, config);
   const serviceTimeoutsMs = new Map(Object.entries(config.timeouts.services).map(([service, text]) => [service, parseDurationMs(text)!]));
   const pipeline = createPipeline(model, {
     errorFormat: config.errors.format,
@@ -123,7 +144,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxJsonDepth: config.json.maxDepth,
     defaultTimeoutMs: parseDurationMs(config.timeouts.default)!,
     serviceTimeoutsMs,
-    metadata: createMetadataPolicy(config.metadata.forwardHeaders),
+    metadata: createMetadataPolicy(config.metadata.forwardHeaders, auth?.identityNames),
+    ...(auth === undefined ? {} : { auth }),
     transportFor: (service) => upstreams.transportFor(service),
     onInternalError: (error, request) => logger.error({ err: error, requestId: request.requestId }, 'internal error'),
   });

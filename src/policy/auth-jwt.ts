@@ -83,6 +83,10 @@ function identityOf(payload: JWTPayload, config: JwtConfig): CredentialResult {
   else if (typeof raw === 'string') scopes = raw.split(' ').filter((scope) => scope !== '');
   else if (Array.isArray(raw) && raw.every((scope) => typeof scope === 'string')) scopes = raw as string[];
   else return { ok: false, problem: `the token's "${config.scopesClaim}" claim is neither a space-separated string nor an array of strings` };
+  // Scopes travel upstream as gRPC metadata (x-user-scopes), which carries printable ASCII only.
+  if (!scopes.every((scope) => scope.length > 0 && PRINTABLE.test(scope) && !scope.includes(' '))) {
+    return { ok: false, problem: `the token's "${config.scopesClaim}" claim holds a scope that is not printable ASCII without spaces` };
+  }
   return { ok: true, identity: { subject, scopes } };
 }
 

@@ -115,6 +115,13 @@ describe('JWT bearer tokens', () => {
     assert.deepEqual(result.metadata, [['x-user-id', 'bob'], ['x-user-scopes', 'notes.write x']]);
   });
 
+  it('rejects a token whose scopes metadata could not carry (non-ASCII), as 401 not 500', async () => {
+    const result = await check({ authorization: `Bearer ${await sign({ sub: 'bob', scope: ['notes.write', 'caf\u00e9'] })}` });
+    assert.ok(!result.ok);
+    assert.equal(result.error.code, 16);
+    assert.match(result.error.message, /not printable ASCII/);
+  });
+
   it('uses the configured claims and identity names', async () => {
     const base = authConfig();
     const config = { ...base, jwt: { ...base.jwt!, subjectClaim: 'uid', scopesClaim: 'scp' }, identityHeaders: { subject: 'x-principal', scopes: 'x-perms' } };

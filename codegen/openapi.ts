@@ -8,7 +8,7 @@ import { buildOperation } from './openapi/operations.js';
 import { planPaths, type ResourceNames } from './openapi/paths.js';
 import { collectResourcePatterns, fieldAt, namesFromPatterns, patternsOfField, type ResourcePatterns } from './openapi/resource-patterns.js';
 import { SchemaRegistry, type Schema } from './openapi/schemas.js';
-import { ERROR_RESPONSE_COMPONENTS, STATUS_SCHEMA, statusSchema } from './openapi/status-schema.js';
+import { AUTH_RESPONSE_NAMES, ERROR_RESPONSE_COMPONENTS, SECURITY_SCHEMES, STATUS_SCHEMA, statusSchema } from './openapi/status-schema.js';
 
 /** The OpenAPI 3.1 document for the model's routes. */
 export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<string, unknown> {
@@ -31,7 +31,11 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
   const schemas = registry.components();
   // A proto message could be called `Status` only outside any package; it keeps its name.
   const statusName = STATUS_SCHEMA in schemas ? `protogate.${STATUS_SCHEMA}` : STATUS_SCHEMA;
-  const responses = JSON.parse(JSON.stringify(ERROR_RESPONSE_COMPONENTS).replaceAll(`/${STATUS_SCHEMA}"`, `/${statusName}"`)) as Schema;
+  const secured = model.routes.some((route) => route.auth !== undefined && !route.auth.public);
+  const responseComponents = secured
+    ? ERROR_RESPONSE_COMPONENTS
+    : Object.fromEntries(Object.entries(ERROR_RESPONSE_COMPONENTS).filter(([name]) => !AUTH_RESPONSE_NAMES.has(name)));
+  const responses = JSON.parse(JSON.stringify(responseComponents).replaceAll(`/${STATUS_SCHEMA}"`, `/${statusName}"`)) as Schema;
   const document: Record<string, unknown> = {
     openapi: '3.1.0',
     info: {
@@ -45,7 +49,11 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
       return tag;
     }),
     paths,
-    components: { schemas: sortKeys({ ...schemas, [statusName]: statusSchema() }), responses },
+    components: {
+      schemas: sortKeys({ ...schemas, [statusName]: statusSchema() }),
+      responses,
+      ...(secured ? { securitySchemes: structuredClone(SECURITY_SCHEMES) as Schema } : {}),
+    },
   };
   if (plan.unlisted.length > 0) {
     document['x-protogate-unlisted-routes'] = plan.unlisted.map(({ route, reason }) => ({

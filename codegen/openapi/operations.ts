@@ -7,7 +7,7 @@ import { joinText, splitComment } from './comments.js';
 import type { OpenApiPath, PathParameter } from './paths.js';
 import { fieldAt } from './resource-patterns.js';
 import { enumSchema, optionsOf, scalarSchema, type Schema, type SchemaRegistry } from './schemas.js';
-import { ERROR_RESPONSES } from './status-schema.js';
+import { API_KEY_SCHEME, AUTH_ERROR_RESPONSES, BEARER_SCHEME, ERROR_RESPONSES } from './status-schema.js';
 import { SCALAR_FORM_TYPES, wellKnownSchema } from './well-known-schemas.js';
 
 /** Query parameter names have at most this many dotted parts. */
@@ -43,17 +43,27 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   if (parameters.length > 0) operation['parameters'] = parameters;
 
   if (route.body !== '') operation['requestBody'] = requestBody(route, request, path, registry);
+  const secured = route.auth !== undefined && !route.auth.public;
   operation['responses'] = {
     '200': {
       description: route.responseBody === '' ? `A \`${route.responseType}\`.` : `The \`${route.responseBody}\` field of a \`${route.responseType}\`.`,
       content: { [JSON_TYPE]: { schema: responseSchema(route, response, registry) } },
     },
     ...ERROR_RESPONSES,
+    ...(secured ? AUTH_ERROR_RESPONSES : {}),
   };
+  // No annotation: no `security` key, the gateway's `auth.defaultPolicy` decides at runtime.
+  if (route.auth !== undefined) operation['security'] = securityOf(route.auth);
   if (optionsOf(method)['deprecated'] === true) operation['deprecated'] = true;
   operation['x-protogate-template'] = route.template;
   operation['x-protogate-grpc-method'] = route.grpcPath;
   return operation;
+}
+
+/** `[]` (no credential) for a public route, else a bearer token with the scopes or an API key. */
+function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {
+  if (auth.public) return [];
+  return [{ [BEARER_SCHEME]: [...auth.scopes] }, { [API_KEY_SCHEME]: [] }];
 }
 
 function streamingNote(route: RouteSpec): string {

@@ -35,12 +35,23 @@ const errorResponse = (description: string): Schema => ({
 export const ERROR_RESPONSE_COMPONENTS: Readonly<Record<string, Schema>> = {
   Error: errorResponse('Any other error, with the HTTP status of its gRPC code.'),
   InvalidArgument: errorResponse('INVALID_ARGUMENT (or FAILED_PRECONDITION, OUT_OF_RANGE): the request is malformed or not allowed now.'),
+  Unauthenticated: errorResponse('UNAUTHENTICATED: no valid credential was sent; the `WWW-Authenticate` header names the accepted schemes.'),
+  PermissionDenied: errorResponse('PERMISSION_DENIED: the credential is valid but lacks a required scope.'),
   NotFound: errorResponse('NOT_FOUND: the resource, or a route for this path, does not exist.'),
   Unavailable: errorResponse('UNAVAILABLE: the upstream service cannot be reached right now; retrying later may succeed.'),
   DeadlineExceeded: errorResponse('DEADLINE_EXCEEDED: the upstream call did not finish in time.'),
 };
 
 const responseRef = (name: string): Schema => ({ $ref: `#/components/responses/${name}` });
+
+/** The `components.responses` that only operations requiring a credential use. */
+export const AUTH_RESPONSE_NAMES: ReadonlySet<string> = new Set(['Unauthenticated', 'PermissionDenied']);
+
+/** The extra error entries of an operation that requires a credential. */
+export const AUTH_ERROR_RESPONSES: Readonly<Record<string, Schema>> = {
+  '401': responseRef('Unauthenticated'),
+  '403': responseRef('PermissionDenied'),
+};
 
 /** The error entries of every operation's `responses`. */
 export const ERROR_RESPONSES: Readonly<Record<string, Schema>> = {
@@ -49,4 +60,28 @@ export const ERROR_RESPONSES: Readonly<Record<string, Schema>> = {
   '503': responseRef('Unavailable'),
   '504': responseRef('DeadlineExceeded'),
   default: responseRef('Error'),
+};
+
+/** Component names of the security schemes an authenticated operation lists. */
+export const BEARER_SCHEME = 'bearerAuth';
+export const API_KEY_SCHEME = 'apiKeyAuth';
+
+/** `components.securitySchemes`, when some route requires a credential. */
+export const SECURITY_SCHEMES: Readonly<Record<string, Schema>> = {
+  [API_KEY_SCHEME]: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-api-key',
+    description:
+      'An API key in the `x-api-key` header (the default name; `auth.apiKeys.header` changes it). ' +
+      "Accepted only when the gateway's `auth` config has `apiKeys`; API keys carry no scopes.",
+  },
+  [BEARER_SCHEME]: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      "A JWT in `Authorization: Bearer …`, carrying the operation's scopes. Accepted only when the " +
+      "gateway's `auth` config has `jwt`.",
+  },
 };

@@ -10,6 +10,7 @@ export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 // the rest are HTTP/2 framing, connection (RFC 9113 §8.2.2) or server-stack headers (`date`).
 const reservedNames: ReadonlySet<string> = new Set([
   'content-type',
+  'content-length',
   'date',
   'te',
   'user-agent',

@@ -1,6 +1,7 @@
 // HTTP headers → gRPC metadata through an allowlist, and response metadata → HTTP headers
 // (DESIGN §4). Names the gateway itself sets (identity) can never come from a client.
 import type { IncomingHttpHeaders } from 'node:http';
+import { isTransportName } from './metadata.js';
 
 const CLIENT_PREFIX = 'grpc-metadata-';
 
@@ -20,24 +21,6 @@ export function createMetadataPolicy(extraHeaders: readonly string[] = [], prote
   };
 }
 
-/** Metadata names that belong to the transport and are never taken from a client. */
-function isReservedName(name: string): boolean {
-  return (
-    name.startsWith('grpc-') ||
-    name.startsWith(':') ||
-    name === 'te' ||
-    name === 'host' ||
-    name === 'content-type' ||
-    name === 'content-length' ||
-    name === 'user-agent' ||
-    name === 'connection' ||
-    name === 'keep-alive' ||
-    name === 'transfer-encoding' ||
-    name === 'upgrade' ||
-    name === 'proxy-connection'
-  );
-}
-
 const LEGAL_NAME = /^[0-9a-z_.-]+$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -49,7 +32,7 @@ export function headersToMetadata(headers: IncomingHttpHeaders, policy: Metadata
     if (header.startsWith(CLIENT_PREFIX)) name = header.slice(CLIENT_PREFIX.length);
     else if (policy.forwardHeaders.has(header)) name = header;
     else continue;
-    if (name === '' || isReservedName(name) || policy.protectedNames.has(name) || !LEGAL_NAME.test(name)) continue;
+    if (name === '' || isTransportName(name) || policy.protectedNames.has(name) || !LEGAL_NAME.test(name)) continue;
     const raw = headers[header];
     for (const value of Array.isArray(raw) ? raw : [raw ?? '']) {
       if (name.endsWith('-bin')) out.push([name, Buffer.from(value, 'base64')]);
@@ -65,7 +48,7 @@ export function metadataToHeaders(
   into: Record<string, string | string[]>,
 ): void {
   for (const [name, value] of pairs) {
-    if (isReservedName(name) || !LEGAL_NAME.test(name) || !PRINTABLE_ASCII.test(value)) continue;
+    if (isTransportName(name) || !LEGAL_NAME.test(name) || !PRINTABLE_ASCII.test(value)) continue;
     const header = CLIENT_PREFIX + name;
     const existing = into[header];
     if (existing === undefined) into[header] = value;

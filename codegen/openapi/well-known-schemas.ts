@@ -1,17 +1,12 @@
 // The google.protobuf well-known types have their own JSON forms (protobuf.dev JSON mapping);
 // their component schemas describe those forms instead of the message fields.
-import { wrapperScalars } from '../../src/transcode/json/well-known-types.js';
+import { scalarFormTypes, wrapperScalars } from '../../src/transcode/json/well-known-types.js';
 import type { Schema } from './schemas.js';
 
 const WRAPPED_SCALARS = wrapperScalars;
 
-/** Well-known types whose JSON form is a string or scalar, so a path or query value can carry them. */
-export const SCALAR_FORM_TYPES: ReadonlySet<string> = new Set([
-  'google.protobuf.Timestamp',
-  'google.protobuf.Duration',
-  'google.protobuf.FieldMask',
-  ...Object.keys(WRAPPED_SCALARS).map((name) => `google.protobuf.${name}`),
-]);
+/** Well-known types whose JSON form is a string or scalar (the codec's list). */
+export const SCALAR_FORM_TYPES = scalarFormTypes;
 
 /**
  * The schema of a well-known message type, or undefined for any other message.

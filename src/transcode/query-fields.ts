@@ -4,6 +4,7 @@ import protobuf from 'protobufjs';
 import { badRequest, type GatewayError } from '../errors/gateway-error.js';
 import type { JsonValue } from './json/json-parser.js';
 import { fieldByName, jsonNameOf } from './json/field-info.js';
+import { scalarFormTypes } from './json/well-known-types.js';
 import { truncate } from '../errors/user-input.js';
 
 /** A query parameter (or path variable) that binds a request field. */
@@ -19,22 +20,6 @@ export interface QueryField {
 
 /** What a parameter name resolves to: a field, a field bound elsewhere (ignored), or an error. */
 export type QueryResolution = QueryField | 'ignored' | GatewayError;
-
-/** Message types whose JSON form is a string or scalar, so a query value can carry them. */
-const SCALAR_FORM_TYPES = new Set([
-  '.google.protobuf.Timestamp',
-  '.google.protobuf.Duration',
-  '.google.protobuf.FieldMask',
-  '.google.protobuf.DoubleValue',
-  '.google.protobuf.FloatValue',
-  '.google.protobuf.Int64Value',
-  '.google.protobuf.UInt64Value',
-  '.google.protobuf.Int32Value',
-  '.google.protobuf.UInt32Value',
-  '.google.protobuf.BoolValue',
-  '.google.protobuf.StringValue',
-  '.google.protobuf.BytesValue',
-]);
 
 const MAX_CACHED_NAMES = 1024;
 
@@ -81,7 +66,7 @@ export class QueryFieldResolver {
         continue;
       }
       if (this.isBoundElsewhere(protoPath)) return 'ignored';
-      if (field.map || (message !== undefined && !SCALAR_FORM_TYPES.has(message.fullName))) {
+      if (field.map || (message !== undefined && !scalarFormTypes.has(message.fullName.slice(1)))) {
         return badRequest(
           'PG_UNKNOWN_QUERY_PARAM',
           name,

@@ -382,6 +382,22 @@ function wrapper(st: ScalarType): SpecialWellKnownType {
   };
 }
 
+/** Well-known types whose JSON form is a string or scalar (full names, no leading dot), so a path or query value can carry them. */
+export const scalarFormTypes: ReadonlySet<string> = new Set([
+  'google.protobuf.Timestamp',
+  'google.protobuf.Duration',
+  'google.protobuf.FieldMask',
+  'google.protobuf.DoubleValue',
+  'google.protobuf.FloatValue',
+  'google.protobuf.Int64Value',
+  'google.protobuf.UInt64Value',
+  'google.protobuf.Int32Value',
+  'google.protobuf.UInt32Value',
+  'google.protobuf.BoolValue',
+  'google.protobuf.StringValue',
+  'google.protobuf.BytesValue',
+]);
+
 /** The wrapper types (short name) and the scalar each wraps; their JSON form is the bare scalar. */
 export const wrapperScalars: Readonly<Record<string, string>> = {
   DoubleValue: 'double',

@@ -7,7 +7,7 @@ import { buildModel } from '../../codegen/build-model.js';
 import { writeGeneratedOutput } from '../../codegen/generated-output.js';
 import { buildOpenApi } from '../../codegen/openapi.js';
 import { ProtoError } from '../../codegen/source-location.js';
-import { configSchema, type GatewayConfig } from '../config/config-schema.js';
+import { configSchema, HOST_PORT_PATTERN, SERVICE_PATTERN, type GatewayConfig } from '../config/config-schema.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../package-paths.js';
@@ -156,7 +156,7 @@ function mergeFlags(base: GatewayConfig, flags: Flags): GatewayConfig {
     const match = /^([^=]+)=(.+)$/.exec(entry);
     const service = match?.[1]?.trim();
     const target = match?.[2]?.trim();
-    if (!service || !target || !/^(\*|[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*)$/.test(service) || !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(target)) {
+    if (!service || !target || !SERVICE_PATTERN.test(service) || !HOST_PORT_PATTERN.test(target)) {
       throw new FlagError(`--upstream "${entry}" is not SERVICE=HOST:PORT (e.g. library.v1.LibraryService=127.0.0.1:50051, or '*=127.0.0.1:50051')`);
     }
     config.upstreams = [...config.upstreams.filter((u) => u.service !== service), { service, target }];

@@ -6,7 +6,11 @@ import { parseDurationMs } from './duration.js';
 const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
   message: 'must be a positive duration such as "15s", "1.5s" or "500ms"',
 });
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:50051');
+/** HOST:PORT of an upstream (IPv6 in brackets); the CLI checks --upstream with it too. */
+export const HOST_PORT_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+/** A fully-qualified gRPC service name, or `*`. */
+export const SERVICE_PATTERN = /^(\*|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$/;
+const hostPort = z.string().regex(HOST_PORT_PATTERN, 'must be HOST:PORT, e.g. 127.0.0.1:50051');
 const port = z.number().int().min(0).max(65535);
 const headerName = z
   .string()
@@ -56,7 +60,7 @@ export const configSchema = z
         z
           .object({
             /** Fully-qualified gRPC service name, or "*" for every service without its own entry. */
-            service: z.string().regex(/^(\*|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$/, 'must be a fully-qualified service name or "*"'),
+            service: z.string().regex(SERVICE_PATTERN, 'must be a fully-qualified service name or "*"'),
             target: hostPort,
           })
           .strict(),

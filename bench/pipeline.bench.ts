@@ -39,8 +39,8 @@ const postBody = Buffer.from(JSON.stringify({
 }));
 const headers = { host: '127.0.0.1', 'content-type': 'application/json' };
 const requests: Record<string, () => GatewayRequest> = {
-  'GET /v1/items/{id}': () => ({ method: 'GET', url: '/v1/items/abc', headers, body: undefined, signal: new ClientDisconnect(), requestId: 'r1' }),
-  'POST /v1/items': () => ({ method: 'POST', url: '/v1/items', headers, body: postBody, signal: new ClientDisconnect(), requestId: 'r1' }),
+  'GET /v1/items/{id}': () => ({ method: 'GET', url: '/v1/items/abc', headers, body: undefined, signal: new ClientDisconnect(), requestId: 'r1', clientIp: '127.0.0.1' }),
+  'POST /v1/items': () => ({ method: 'POST', url: '/v1/items', headers, body: postBody, signal: new ClientDisconnect(), requestId: 'r1', clientIp: '127.0.0.1' }),
 };
 for (const [name, make] of Object.entries(requests)) {
   const check = await pipeline.handle(make());

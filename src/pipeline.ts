@@ -31,6 +31,11 @@ export interface GatewayRequest {
   /** Aborted when the client goes away. */
   readonly signal: CancelSignal;
   readonly requestId: string;
+  /**
+   * The client's address: the socket peer, or the `X-Forwarded-For` hop the trusted-proxy
+   * setting selects. Rate limits count anonymous callers by it; IP lists check it.
+   */
+  readonly clientIp: string;
 }
 
 /** The answer for the HTTP adapter to write. */

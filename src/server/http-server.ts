@@ -113,6 +113,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
           body: request.body as Buffer | undefined,
           signal: disconnect,
           requestId,
+          clientIp: raw.socket.remoteAddress ?? '',
         });
       }
       const bytes = Buffer.byteLength(result.body);

@@ -61,6 +61,7 @@ it('answers 20,000 random requests with JSON and never a 500', async () => {
       body,
       signal: new ClientDisconnect(),
       requestId: `fuzz-${i}`,
+      clientIp: '127.0.0.1',
     });
     seen.set(reply.statusCode, (seen.get(reply.statusCode) ?? 0) + 1);
     const parsed = JSON.parse(reply.body) as unknown;

@@ -126,6 +126,9 @@ export class SchemaRegistry {
     schema['properties'] = properties;
     if (required.length > 0) schema['required'] = required;
     if (optionsOf(type)['deprecated'] === true) schema['deprecated'] = true;
+    const groups = Object.values(oneofs).filter((members) => members.length > 1);
+    if (groups.length === 1) Object.assign(schema, noTwoOf(groups[0]!));
+    else if (groups.length > 1) schema['allOf'] = groups.map(noTwoOf);
     if (Object.keys(oneofs).length > 0) schema['x-protogate-oneofs'] = oneofs;
     return schema;
   }
@@ -204,4 +207,22 @@ function mapKeySchema(keyType: string): Schema | undefined {
     default:
       return { pattern: '^-?[0-9]+$' };
   }
+}
+
+/**
+ * A oneof as JSON Schema: no two members carry a value (protojson reads null as "not set").
+ * Written as `not` of the forbidden pairs rather than as `anyOf` variants: type generators such
+ * as openapi-typescript turn property-only variants into a union that loses the message's own
+ * properties, while they leave `not` out of the types.
+ */
+function noTwoOf(members: readonly string[]): Schema {
+  const pairs: Schema[] = [];
+  for (let i = 0; i < members.length; i++) {
+    for (let j = i + 1; j < members.length; j++) {
+      const a = members[i]!;
+      const b = members[j]!;
+      pairs.push({ required: [a, b], properties: { [a]: { not: { type: 'null' } }, [b]: { not: { type: 'null' } } } });
+    }
+  }
+  return { not: { anyOf: pairs } };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildModel } from '../../../codegen/build-model.js';
 import { buildOpenApi } from '../../../codegen/openapi.js';
 import type { RouteSpec } from '../../../src/gateway-model.js';
@@ -217,6 +218,35 @@ describe('OpenAPI for the library demo', () => {
     assert.equal(schema(doc, 'library.v1.Shelf')['properties']['bookCount']['readOnly'], true);
     assert.deepEqual(schema(doc, 'library.v1.Genre')['enum'].slice(0, 2), ['GENRE_UNSPECIFIED', 'GENRE_FICTION']);
     assert.equal(schema(doc, 'google.protobuf.Duration')['pattern'], '^-?\\d+(\\.\\d+)?s$');
+  });
+});
+
+describe('oneofs in JSON Schema', () => {
+  /** A validator for one component, with the document's other components reachable by $ref. */
+  function validatorFor(doc: Json, name: string): (value: unknown) => boolean {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    ajv.addSchema({ $id: 'doc', components: doc['components'] });
+    const validate = ajv.compile({ $ref: `doc#/components/schemas/${name}` });
+    return (value) => validate(value) as boolean;
+  }
+
+  it('accepts no member or one member set, and rejects two set (null counts as unset)', () => {
+    const valid = validatorFor(demo().doc, 'library.v1.Book');
+    const book = { title: 'T', author: 'A' };
+    assert.equal(valid(book), true);
+    assert.equal(valid({ ...book, shelfPosition: 'A3' }), true);
+    assert.equal(valid({ ...book, loan: { borrower: 'x' } }), true);
+    assert.equal(valid({ ...book, shelfPosition: 'A3', loan: null }), true);
+    assert.equal(valid({ ...book, shelfPosition: 'A3', loan: { borrower: 'x' } }), false);
+  });
+
+  it('constrains each pair of a three-member oneof', () => {
+    const valid = validatorFor(catalog().doc, 'catalog.v2.Item');
+    const item = { kind: 'KIND_UNSPECIFIED' };
+    assert.equal(valid(item), true, 'no member set');
+    assert.equal(valid({ ...item, topic: 't' }), true, 'one member set');
+    assert.equal(valid({ ...item, topic: 't', place: {} }), false, 'topic and place');
+    assert.equal(valid({ ...item, place: {}, other: { '@type': 'type.googleapis.com/google.protobuf.Empty', value: {} } }), false, 'place and other');
   });
 });
 

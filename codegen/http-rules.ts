@@ -3,7 +3,7 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { parseDurationMs } from '../src/config/duration.js';
-import type { RouteAuthSpec, RouteSpec } from '../src/gateway-model.js';
+import { AUTH_SCHEMES, RATE_LIMIT_KEYS, type RateLimitKey, type RouteAuthSpec, type RouteRateLimitSpec, type RouteSpec } from '../src/gateway-model.js';
 import { fieldByName } from '../src/transcode/json/field-info.js';
 import { parsePathTemplate, templateShapeKey, type PathTemplate } from '../src/routing/path-template.js';
 import type { LoadedProtos } from './load-protos.js';
@@ -33,7 +33,9 @@ export function collectRoutes(protos: LoadedProtos): RouteSpec[] {
       const site = new RuleSite(source, source.findDeclaration('rpc', method.name, serviceOffset), method);
       const policy = optionValue(method, POLICY_OPTION) as RuleObject | undefined;
       const timeoutMs = policyTimeout(site, policy) ?? policyTimeout(site, servicePolicy);
-      const auth = policyAuth(site, policy) ?? policyAuth(site, servicePolicy);
+      // the service's own site, so problems in its policy are located in the service declaration
+      const auth = policyAuth(site, policy) ?? policyAuth(new RuleSite(source, serviceOffset, method), servicePolicy);
+      const rateLimit = policyRateLimit(site, policy) ?? policyRateLimit(site, servicePolicy);
       const bindings = flattenBindings(site, rule as RuleObject);
       const baseId = uniqueOperationId(operationIds, service, method);
       bindings.forEach((binding, index) => {
@@ -44,6 +46,7 @@ export function collectRoutes(protos: LoadedProtos): RouteSpec[] {
           timeoutMs,
           idempotent: policy?.['idempotent'] === true,
           auth,
+          rateLimit,
           root: protos.root,
         });
         const key = `${spec.httpMethod} ${templateShapeKey(parseTemplateOrThrow(site, spec.template))}`;
@@ -142,6 +145,7 @@ interface BindingContext {
   timeoutMs: number | undefined;
   idempotent: boolean;
   auth: RouteAuthSpec | undefined;
+  rateLimit: RouteRateLimitSpec | undefined;
   root: protobuf.Root;
 }
 
@@ -210,6 +214,7 @@ function checkBinding(site: RuleSite, rule: RuleObject, index: number, ctx: Bind
     timeoutMs: ctx.timeoutMs,
     idempotent: ctx.idempotent,
     ...(ctx.auth === undefined ? {} : { auth: ctx.auth }),
+    ...(ctx.rateLimit === undefined ? {} : { rateLimit: ctx.rateLimit }),
     bindingIndex: index,
     source: { file: path.basename(location.file), line: location.line, col: location.col },
   };
@@ -256,27 +261,78 @@ function policyTimeout(site: RuleSite, policy: RuleObject | undefined): number |
   return ms;
 }
 
-/** The `auth` of a method or service policy; roles and schemes are refused until they are enforced. */
+/** The `auth` of a method or service policy; roles and schemes appear in the spec only when set. */
 function policyAuth(site: RuleSite, policy: RuleObject | undefined): RouteAuthSpec | undefined {
   const auth = policy?.['auth'] as RuleObject | undefined;
   if (auth === undefined) return undefined;
-  for (const key of ['roles', 'schemes']) {
-    if (auth[key] !== undefined) {
-      throw site.error('auth', `auth.${key} is not enforced by this gateway yet`, `remove auth.${key}, or express the requirement with auth.scopes`);
-    }
-  }
-  const raw = auth['scopes'];
-  const scopes = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const listOf = (key: string): unknown[] => {
+    const raw = auth[key];
+    return raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  };
+  const scopes = listOf('scopes');
   for (const scope of scopes) {
     if (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
       throw site.error('scopes', `auth scope ${JSON.stringify(scope)} is not a valid OAuth scope`, 'write scopes as printable ASCII without spaces, quotes or backslashes, e.g. "library.books.write"');
     }
   }
-  const isPublic = auth['public'] === true;
-  if (isPublic && scopes.length > 0) {
-    throw site.error('public', 'auth sets public: true together with scopes, which a public method never checks', 'drop public: true to require the scopes, or drop the scopes');
+  const roles = listOf('roles');
+  for (const role of roles) {
+    // roles travel upstream as space-separated gRPC metadata (x-user-roles): printable ASCII without spaces
+    if (typeof role !== 'string' || !/^[\x21-\x7e]+$/.test(role)) {
+      throw site.error('roles', `auth role ${JSON.stringify(role)} is not a valid role name`, 'write roles as printable ASCII without spaces, e.g. "librarian"');
+    }
   }
-  return { public: isPublic, scopes: scopes as string[] };
+  const schemes = listOf('schemes');
+  for (const scheme of schemes) {
+    if (typeof scheme !== 'string' || !(AUTH_SCHEMES as readonly string[]).includes(scheme)) {
+      throw site.error(`"${String(scheme)}"`, `auth scheme ${JSON.stringify(scheme)} is not a scheme protogate knows`, `use ${AUTH_SCHEMES.map((name) => `"${name}"`).join(' or ')}`, 1);
+    }
+  }
+  const isPublic = auth['public'] === true;
+  const checked = [['scopes', scopes], ['roles', roles], ['schemes', schemes]] as const;
+  for (const [key, list] of checked) {
+    if (isPublic && list.length > 0) {
+      throw site.error('public', `auth sets public: true together with ${key}, which a public method never checks`, `drop public: true to require the ${key}, or drop the ${key}`);
+    }
+  }
+  return {
+    public: isPublic,
+    scopes: scopes as string[],
+    ...(roles.length === 0 ? {} : { roles: roles as string[] }),
+    ...(schemes.length === 0 ? {} : { schemes: [...new Set(schemes as string[])] }),
+  };
+}
+
+/**
+ * The `rate_limit` of a method or service policy: at least 1 request, a window of whole seconds
+ * (the RateLimit headers count in seconds), and a key from RATE_LIMIT_KEYS (default principal).
+ */
+function policyRateLimit(site: RuleSite, policy: RuleObject | undefined): RouteRateLimitSpec | undefined {
+  const limit = policy?.['rate_limit'] as RuleObject | undefined;
+  if (limit === undefined) return undefined;
+  const requests = limit['requests'];
+  if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1 || requests > 0xffffffff) {
+    throw site.error(
+      requests === undefined ? 'rate_limit' : 'requests',
+      `rate_limit.requests ${requests === undefined ? 'is not set' : `is ${String(requests)}`}; a rate limit allows at least 1 request per window`,
+      'write e.g. rate_limit: { requests: 100 per: "1m" }; to leave a method unlimited, set no rate_limit on it or its service',
+    );
+  }
+  const per = limit['per'];
+  const perMs = typeof per === 'string' ? parseDurationMs(per) : undefined;
+  if (perMs === undefined || perMs < 1000 || perMs % 1000 !== 0) {
+    throw site.error(
+      per === undefined ? 'rate_limit' : `"${String(per)}"`,
+      per === undefined ? 'rate_limit.per is not set' : `rate_limit.per "${String(per)}" is not a whole number of seconds`,
+      'write the window like "1s", "60s" or "1m"',
+      per === undefined ? 0 : 1,
+    );
+  }
+  const key = limit['key'] ?? 'principal';
+  if (!(RATE_LIMIT_KEYS as readonly unknown[]).includes(key)) {
+    throw site.error(`"${String(key)}"`, `rate_limit.key "${String(key)}" is not a rate-limit key`, `use one of ${RATE_LIMIT_KEYS.map((k) => `"${k}"`).join(', ')}`, 1);
+  }
+  return { requests, perMs, key: key as RateLimitKey };
 }
 
 function uniqueOperationId(taken: Set<string>, service: protobuf.Service, method: protobuf.Method): string {

@@ -3039,6 +3039,10 @@ export const model = {
          "auth": {
           "type": "AuthPolicy",
           "id": 2
+         },
+         "rate_limit": {
+          "type": "RateLimitPolicy",
+          "id": 3
          }
         }
        },

@@ -33,11 +33,19 @@ export interface RouteSpec {
    * service (the method's message replaces the service's whole); absent when neither sets one.
    */
   readonly auth?: RouteAuthSpec;
+  /**
+   * `(protogate.v1.policy).rate_limit` of the method, else `(protogate.v1.service_policy).rate_limit`
+   * of its service; absent when neither sets one (the config's `rateLimit` may still limit the route).
+   */
+  readonly rateLimit?: RouteRateLimitSpec;
   /** 0 for the primary rule, n for the n-th additional binding. */
   readonly bindingIndex: number;
   /** Where the rule is declared (file relative to its import root), for messages and docs. */
   readonly source: { readonly file: string; readonly line: number; readonly col: number };
 }
+
+/** Authentication scheme names, as `(protogate.v1.policy).auth.schemes` writes them. */
+export const AUTH_SCHEMES = ['jwt', 'api-key'] as const;
 
 /** Who may call a route, as the proto annotation says (src/policy/authenticate.ts enforces it). */
 export interface RouteAuthSpec {
@@ -45,6 +53,23 @@ export interface RouteAuthSpec {
   readonly public: boolean;
   /** Scopes the caller's credential must all carry. */
   readonly scopes: readonly string[];
+  /** Roles of which the caller must hold at least one; absent or empty: no role is needed. */
+  readonly roles?: readonly string[];
+  /** Schemes accepted (`jwt`, `api-key`); absent or empty: every configured scheme. */
+  readonly schemes?: readonly string[];
+}
+
+/** What a rate limit counts per: the authenticated principal (else the client IP), or the client IP. */
+export const RATE_LIMIT_KEYS = ['principal', 'ip'] as const;
+export type RateLimitKey = (typeof RATE_LIMIT_KEYS)[number];
+
+/** A rate limit (src/policy/rate-limit.ts enforces it): `requests` per `perMs` for each distinct `key`. */
+export interface RouteRateLimitSpec {
+  /** Calls allowed per window (the bucket's size), at least 1. */
+  readonly requests: number;
+  /** The window in milliseconds, a whole number of seconds. */
+  readonly perMs: number;
+  readonly key: RateLimitKey;
 }
 
 /** Everything the runtime needs: the routes and the message descriptors. */

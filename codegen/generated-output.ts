@@ -9,6 +9,20 @@ export const MODEL_FILE = 'gateway.gen.mjs';
 /** The OpenAPI 3.1 document. */
 export const OPENAPI_FILE = 'openapi.json';
 
+/** The file of one service's own document (`generate --openapi-per-service`). */
+export function serviceOpenApiFile(service: string): string {
+  return `openapi.${service}.json`;
+}
+
+/** Writes one OpenAPI document per service (`{service → document}`) into `dir`; returns the paths. */
+export function writeServiceDocuments(dir: string, documents: ReadonlyMap<string, unknown>): string[] {
+  return [...documents].map(([service, document]) => {
+    const file = path.join(dir, serviceOpenApiFile(service));
+    writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
+    return file;
+  });
+}
+
 /** Writes the model module and the OpenAPI document into `dir` (created if missing). */
 export function writeGeneratedOutput(dir: string, model: GatewayModel, openapi: unknown, sourceFiles: readonly string[]): string[] {
   mkdirSync(dir, { recursive: true });

@@ -8,7 +8,14 @@ import { buildOperation } from './openapi/operations.js';
 import { planPaths, type ResourceNames } from './openapi/paths.js';
 import { collectResourcePatterns, fieldAt, namesFromPatterns, patternsOfField, type ResourcePatterns } from './openapi/resource-patterns.js';
 import { SchemaRegistry, type Schema } from './openapi/schemas.js';
+import { addRateLimitComponents, markRateLimited } from './openapi/rate-limit-responses.js';
 import { AUTH_RESPONSE_NAMES, ERROR_RESPONSE_COMPONENTS, SECURITY_SCHEMES, STATUS_SCHEMA, statusSchema } from './openapi/status-schema.js';
+
+/** One document per service, for teams that publish each API on its own (`generate --openapi-per-service`). */
+export function buildServiceDocuments(model: GatewayModel, protos: LoadedProtos): Map<string, Record<string, unknown>> {
+  const services = [...new Set(model.routes.map((route) => route.service))];
+  return new Map(services.map((service) => [service, buildOpenApi({ ...model, routes: model.routes.filter((route) => route.service === service) }, protos)]));
+}
 
 /** The OpenAPI 3.1 document for the model's routes. */
 export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<string, unknown> {
@@ -24,7 +31,9 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
     const path = plan.paths.get(route);
     if (path === undefined) continue;
     const item = (paths[path.key] ??= {});
-    item[route.httpMethod.toLowerCase()] = buildOperation(route, path, root, registry, tagOf.get(route.service)!);
+    const operation = buildOperation(route, path, root, registry, tagOf.get(route.service)!);
+    if (route.rateLimit !== undefined) markRateLimited(operation, route.rateLimit);
+    item[route.httpMethod.toLowerCase()] = operation;
   }
 
   registry.ref(root.lookupType('google.protobuf.Any'));
@@ -36,6 +45,12 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
     ? ERROR_RESPONSE_COMPONENTS
     : Object.fromEntries(Object.entries(ERROR_RESPONSE_COMPONENTS).filter(([name]) => !AUTH_RESPONSE_NAMES.has(name)));
   const responses = JSON.parse(JSON.stringify(responseComponents).replaceAll(`/${STATUS_SCHEMA}"`, `/${statusName}"`)) as Schema;
+  const components: Schema = {
+    schemas: sortKeys({ ...schemas, [statusName]: statusSchema() }),
+    responses,
+    ...(secured ? { securitySchemes: structuredClone(SECURITY_SCHEMES) as Schema } : {}),
+  };
+  if (model.routes.some((route) => route.rateLimit !== undefined)) addRateLimitComponents(components, `#/components/schemas/${statusName}`);
   const document: Record<string, unknown> = {
     openapi: '3.1.0',
     info: {
@@ -49,11 +64,7 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
       return tag;
     }),
     paths,
-    components: {
-      schemas: sortKeys({ ...schemas, [statusName]: statusSchema() }),
-      responses,
-      ...(secured ? { securitySchemes: structuredClone(SECURITY_SCHEMES) as Schema } : {}),
-    },
+    components,
   };
   if (plan.unlisted.length > 0) {
     document['x-protogate-unlisted-routes'] = plan.unlisted.map(({ route, reason }) => ({

@@ -25,6 +25,9 @@ const canned: UpstreamTransport = {
   async unary(_request: UnaryRequest): Promise<UnaryResult> {
     return { ok: true, message: response, headers: [], trailers: [] };
   },
+  serverStream() {
+    throw new Error('the bench calls no streaming method');
+  },
   async close() {},
 };
 const pipeline = createPipeline(model, {

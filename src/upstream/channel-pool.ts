@@ -8,7 +8,9 @@
 import { Client, connectivityState, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
 import { invokeUnary, localFailure, type UnaryCallLimits } from './unary-call.js';
-import type { TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import { invokeServerStream } from './server-stream-call.js';
+import { ServerStreamQueue } from './server-stream.js';
+import type { ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 
 /** How to reach one upstream and how much to accept from it. */
 export interface ChannelPoolOptions {
@@ -46,7 +48,7 @@ const stateNames: Readonly<Record<connectivityState, TransportState>> = {
 
 /**
  * A pool of grpc-js channels (separate connections via `grpc.use_local_subchannel_pool`),
- * round-robin, `makeUnaryRequest` with identity serializers (Buffers in and out).
+ * round-robin, `makeUnaryRequest` / `makeServerStreamRequest` with identity serializers (Buffers in and out).
  * Calls fail fast (UNAVAILABLE) when nothing listens: grpc-js's waitForReady stays false.
  */
 export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool {
@@ -73,7 +75,7 @@ export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool 
   let closed = false;
   let drained: (() => void) | undefined;
 
-  function settle(result: UnaryResult): UnaryResult {
+  function settle<T>(result: T): T {
     inFlight--;
     if (inFlight === 0 && drained !== undefined) drained();
     return result;
@@ -87,6 +89,13 @@ export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool 
       next = next + 1 === clients.length ? 0 : next + 1;
       inFlight++;
       return invokeUnary(client, target, limits, request).then(settle);
+    },
+    serverStream(request: UnaryRequest): ServerStreamCall {
+      if (closed) return ServerStreamQueue.failed(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));
+      const client = clients[next] as Client;
+      next = next + 1 === clients.length ? 0 : next + 1;
+      inFlight++;
+      return invokeServerStream(client, target, limits, request, () => settle(undefined));
     },
     state(): TransportState {
       let best = statesByRank.length - 1;

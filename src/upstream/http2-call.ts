@@ -6,7 +6,7 @@ import { Code } from '../errors/codes.js';
 import { clientSafeMessage } from './client-safe-message.js';
 import { STATUS_DETAILS_KEY } from './metadata.js';
 import { codeForHttpStatus, decodeGrpcMessage, metadataPairsOf, parseGrpcStatus } from './http2-metadata.js';
-import type { CancelSignal, MetadataPairs, UnaryResult } from './transport.js';
+import type { CancelSignal, MetadataPairs, StreamStatus, UnaryResult } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
 
 type Failure = Extract<UnaryResult, { ok: false }>;
@@ -95,7 +95,7 @@ export function settle(call: Http2Call, result: UnaryResult, cancelStream: boole
   call.resolve(result);
 }
 
-function fail(call: Http2Call, code: number, message: string, cause: string): Failure {
+function fail(call: { readonly owner: Http2CallOwner; readonly path: string }, code: number, message: string, cause: string): Failure {
   return localFailure(code, message, `${call.owner.target}${call.path}: ${cause}`);
 }
 
@@ -113,17 +113,23 @@ function onResponse(this: CallStream, headers: IncomingHttpHeaders & IncomingHtt
   const call = this[kCall];
   if (call.done) return;
   call.headers = headers;
+  const problem = nonGrpcResponse(call, headers);
+  if (problem !== undefined) settle(call, problem, true);
+}
+
+/** The failure when response headers are not a gRPC response (a proxy's error page, other content). */
+export function nonGrpcResponse(call: { readonly owner: Http2CallOwner; readonly path: string }, headers: IncomingHttpHeaders & IncomingHttpStatusHeader): Failure | undefined {
   const status = headers[':status'];
   if (status !== 200 && headers['grpc-status'] === undefined) {
     // not a gRPC response (a proxy's error page): gRPC's HTTP → status mapping
     const code = codeForHttpStatus(status ?? 0);
-    settle(call, fail(call, code, `Upstream answered HTTP ${status ?? 'without a status'}`, `HTTP status ${status}`), true);
-    return;
+    return fail(call, code, `Upstream answered HTTP ${status ?? 'without a status'}`, `HTTP status ${status}`);
   }
   const contentType = headers['content-type'];
   if (status === 200 && (contentType === undefined || !contentType.startsWith('application/grpc'))) {
-    settle(call, fail(call, Code.UNKNOWN, 'Upstream answered without gRPC content', `content-type ${contentType}`), true);
+    return fail(call, Code.UNKNOWN, 'Upstream answered without gRPC content', `content-type ${contentType}`);
   }
+  return undefined;
 }
 
 function onData(this: CallStream, chunk: Buffer): void {
@@ -179,6 +185,32 @@ function codeForRstStream(rstCode: number): number {
 }
 
 function resultOf(call: Http2Call, rstCode: number): UnaryResult {
+  const status = streamStatus(call, rstCode);
+  if (!status.ok) return status;
+  if (call.expected >= 0 && call.received === call.expected) {
+    const first = call.first as Buffer;
+    const whole = call.chunks === undefined ? first : Buffer.concat(call.chunks, call.received);
+    return { ok: true, message: whole.subarray(PREFIX_BYTES), headers: status.headers, trailers: status.trailers };
+  }
+  const cause = call.received === 0 ? 'No message received' : `truncated message (${call.received} of ${call.expected} bytes)`;
+  return withMetadata(fail(call, call.received === 0 ? Code.UNIMPLEMENTED : Code.INTERNAL, 'Upstream protocol error', cause), status.headers, status.trailers);
+}
+
+/** What a finished HTTP/2 stream left behind; an Http2Call is one, so is a streaming call. */
+export interface Http2StreamEnd {
+  readonly owner: Http2CallOwner;
+  readonly connection: Http2Connection;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders | undefined;
+  readonly trailers: IncomingHttpHeaders | undefined;
+  readonly error: (Error & { code?: string }) | undefined;
+}
+
+/**
+ * The gRPC status of a closed stream (unary or streaming): from its trailers (or trailers-only
+ * headers), else from how the stream or its connection ended. Messages are the caller's business.
+ */
+export function streamStatus(call: Http2StreamEnd, rstCode: number): StreamStatus {
   const { headers, trailers, error } = call;
   const trailersOnly = trailers === undefined && headers !== undefined && headers['grpc-status'] !== undefined;
   if (trailers === undefined && !trailersOnly) {
@@ -196,15 +228,7 @@ function resultOf(call: Http2Call, rstCode: number): UnaryResult {
   const responseHeaders = trailersOnly || headers === undefined ? EMPTY : metadataPairsOf(headers);
   const responseTrailers = metadataPairsOf(statusSource);
   const code = parseGrpcStatus(statusSource['grpc-status']);
-  if (code === Code.OK) {
-    if (call.expected >= 0 && call.received === call.expected) {
-      const first = call.first as Buffer;
-      const whole = call.chunks === undefined ? first : Buffer.concat(call.chunks, call.received);
-      return { ok: true, message: whole.subarray(PREFIX_BYTES), headers: responseHeaders, trailers: responseTrailers };
-    }
-    const cause = call.received === 0 ? 'No message received' : `truncated message (${call.received} of ${call.expected} bytes)`;
-    return withMetadata(fail(call, call.received === 0 ? Code.UNIMPLEMENTED : Code.INTERNAL, 'Upstream protocol error', cause), responseHeaders, responseTrailers);
-  }
+  if (code === Code.OK) return { ok: true, headers: responseHeaders, trailers: responseTrailers };
   const rawMessage = statusSource['grpc-message'];
   const details = code === undefined ? 'missing grpc-status' : typeof rawMessage === 'string' ? decodeGrpcMessage(rawMessage) : '';
   const finalCode = code ?? Code.UNKNOWN;

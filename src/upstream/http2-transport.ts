@@ -1,7 +1,8 @@
-// A lean gRPC unary client on node:http2 behind UpstreamTransport: N sessions (default 1) to one
+// A lean gRPC client on node:http2 behind UpstreamTransport: N sessions (default 1) to one
 // target, round-robin, created lazily and re-created after close/GOAWAY/error (with gRPC's
 // connection backoff after a failed connect), and one coarse deadline sweep per transport instead
-// of a timer per call. Same observable behaviour as the grpc-js transport (channel-pool.ts).
+// of a timer per unary call (server streams, http2-server-stream.ts, keep their own timer). Same
+// observable behaviour as the grpc-js transport (channel-pool.ts).
 //
 // TODO(tls): plaintext (h2c) only; a TLS target needs `https://` + `tls.connect` options here.
 // Not the default: the lead wires it in through UpstreamRegistry's `createTransport` argument.
@@ -10,7 +11,9 @@ import { Code } from '../errors/codes.js';
 import type { ChannelPoolOptions } from './channel-pool.js';
 import { abort, attachStream, expire, Http2Call, type Http2CallOwner, type Http2Connection } from './http2-call.js';
 import { addRequestMetadata, encodeGrpcTimeout } from './http2-metadata.js';
-import type { TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import { startHttp2ServerStream } from './http2-server-stream.js';
+import { ServerStreamQueue } from './server-stream.js';
+import type { CallFailure, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
 
 /** The node:http2 transport, with its connectivity exposed for readiness checks. */
@@ -37,6 +40,14 @@ const MAX_STREAMS_PER_SESSION = 2 ** 30 - 2 ** 16;
 
 const SESSION_OPTIONS: ClientSessionOptions = { settings: { enablePush: false } };
 const REQUEST_OPTIONS = { endStream: false } as const;
+
+/** A new HTTP/2 stream and the connection it runs on. */
+class OpenedStream {
+  constructor(
+    readonly connection: Http2Connection,
+    readonly stream: http2.ClientHttp2Stream,
+  ) {}
+}
 
 /** One round-robin position: its current connection and connectivity. */
 interface Slot {
@@ -80,14 +91,43 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
   }
 
   unary(request: UnaryRequest): Promise<UnaryResult> {
+    const opened = this.#open(request);
+    if (!(opened instanceof OpenedStream)) return Promise.resolve(opened);
+    const { connection, stream } = opened;
+    const signal = request.signal;
+    let resolve!: (result: UnaryResult) => void;
+    const promise = new Promise<UnaryResult>((r) => {
+      resolve = r;
+    });
+    const call = new Http2Call(this, connection, request.path, request.deadline, signal, resolve);
+    this.#track(call);
+    attachStream(call, stream);
+    writeMessage(stream, request.message);
+    if (signal !== undefined) {
+      call.onAbort = () => abort(call);
+      signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    return promise;
+  }
+
+  serverStream(request: UnaryRequest): ServerStreamCall {
+    const opened = this.#open(request);
+    if (!(opened instanceof OpenedStream)) return ServerStreamQueue.failed(opened);
+    const { connection, stream } = opened;
+    this.#countIn(connection);
+    const call = startHttp2ServerStream(this, connection, stream, request, () => this.#countOut(connection));
+    writeMessage(stream, request.message);
+    return call;
+  }
+
+  /** The checks every call makes before it starts, then a new HTTP/2 stream; or why not. */
+  #open(request: UnaryRequest): OpenedStream | CallFailure {
     const { path, signal, message } = request;
     const target = this.target;
-    if (this.#closed) return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));
-    if (signal?.aborted === true) {
-      return Promise.resolve(localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`));
-    }
+    if (this.#closed) return localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`);
+    if (signal?.aborted === true) return localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`);
     if (!Number.isFinite(request.deadline)) {
-      return Promise.resolve(localFailure(Code.INTERNAL, 'Upstream call without a deadline', `${target}${path}: deadline ${request.deadline}`));
+      return localFailure(Code.INTERNAL, 'Upstream call without a deadline', `${target}${path}: deadline ${request.deadline}`);
     }
     const max = this.#maxSendMessageBytes;
     if (max >= 0 && message.byteLength > max) {
@@ -96,13 +136,11 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
         'Request message too large',
         `${target}${path}: request of ${message.byteLength} bytes exceeds maxSendMessageBytes ${max}`,
       );
-      return Promise.resolve(markLocalLimit(failure, 'request'));
+      return markLocalLimit(failure, 'request');
     }
     const now = Date.now();
     const remainingMs = Math.ceil(request.deadline - now);
-    if (remainingMs <= 0) {
-      return Promise.resolve(localFailure(Code.DEADLINE_EXCEEDED, 'Upstream deadline exceeded', `${target}${path}: deadline already passed`));
-    }
+    if (remainingMs <= 0) return localFailure(Code.DEADLINE_EXCEEDED, 'Upstream deadline exceeded', `${target}${path}: deadline already passed`);
     const headers: OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': path,
@@ -114,7 +152,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     if (request.metadata.length > 0) {
       const problem = addRequestMetadata(headers, request.metadata);
       if (problem !== undefined) {
-        return Promise.resolve(localFailure(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', `${target}${path}: ${problem}`));
+        return localFailure(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', `${target}${path}: ${problem}`);
       }
     }
 
@@ -122,7 +160,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     this.#next = this.#next + 1 === this.#slots.length ? 0 : this.#next + 1;
     const connection = this.#connectionFor(slot, now);
     if (connection === undefined) {
-      return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: reconnect backoff after a failed connect`));
+      return localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: reconnect backoff after a failed connect`);
     }
     let stream: http2.ClientHttp2Stream;
     try {
@@ -130,7 +168,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     } catch (error) {
       // the session is closing or destroyed (GOAWAY, error) and we had not noticed yet
       this.connectionLost(connection);
-      return Promise.resolve(localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: ${String(error)}`));
+      return localFailure(Code.UNAVAILABLE, 'Upstream unavailable', `${target}${path}: ${String(error)}`);
     }
 
     if (++connection.streamsOpened === MAX_STREAMS_PER_SESSION) {
@@ -138,19 +176,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
       this.connectionLost(connection);
       connection.session.close();
     }
-    let resolve!: (result: UnaryResult) => void;
-    const promise = new Promise<UnaryResult>((r) => {
-      resolve = r;
-    });
-    const call = new Http2Call(this, connection, path, request.deadline, signal, resolve);
-    this.#track(call);
-    attachStream(call, stream);
-    writeMessage(stream, message);
-    if (signal !== undefined) {
-      call.onAbort = () => abort(call);
-      signal.addEventListener('abort', call.onAbort, { once: true });
-    }
-    return promise;
+    return new OpenedStream(connection, stream);
   }
 
   state(): TransportState {
@@ -191,7 +217,17 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     else call.prev.next = call.next;
     if (call.next !== undefined) call.next.prev = call.prev;
     call.prev = call.next = undefined;
-    const connection = call.connection;
+    this.#countOut(call.connection);
+  }
+
+  /** A call started on `connection`: the session stays ref'd and close() waits for it. */
+  #countIn(connection: Http2Connection): void {
+    if (++connection.inFlight === 1) connection.session.ref();
+    this.#inFlight++;
+  }
+
+  /** A call on `connection` is over. */
+  #countOut(connection: Http2Connection): void {
     if (--connection.inFlight === 0 && !connection.session.destroyed) connection.session.unref();
     if (--this.#inFlight === 0 && this.#drained.length > 0) {
       const waiting = this.#drained;
@@ -221,8 +257,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     call.next = this.#head;
     if (this.#head !== undefined) this.#head.prev = call;
     this.#head = call;
-    if (++call.connection.inFlight === 1) call.connection.session.ref();
-    this.#inFlight++;
+    this.#countIn(call.connection);
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(this.#sweepCalls, SWEEP_INTERVAL_MS);
       this.#sweep.unref(); // the streams keep the process alive, not the sweep

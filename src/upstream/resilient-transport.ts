@@ -7,7 +7,8 @@ import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatie
 import { Code } from '../errors/codes.js';
 import { CircuitBreaker, Outcome, Ticket, type BreakerState } from './circuit-breaker.js';
 import { RetryBudget } from './retry-budget.js';
-import type { CancelSignal, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import { ServerStreamQueue } from './server-stream.js';
+import type { CancelSignal, ServerStreamCall, StreamStatus, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { exceededLocalLimit, localFailure } from './unary-call.js';
 
 export interface ResilienceOptions {
@@ -42,7 +43,7 @@ export interface ResilientTransport extends UpstreamTransport {
 type Inner = UpstreamTransport & { state?(): TransportState };
 
 /** How a result counts for the breaker: only outage-like codes are failures. */
-function classify(result: UnaryResult): Outcome {
+function classify(result: UnaryResult | StreamStatus): Outcome {
   if (result.ok) return Outcome.Success;
   switch (result.code) {
     case Code.UNAVAILABLE:
@@ -114,13 +115,48 @@ export function createResilientTransport(target: string, inner: Inner, options: 
     return result;
   };
 
+  // Streams pass the breaker but are never retried: a retry could repeat messages already sent
+  // to the client. The first message (or the end, if none comes) settles the breaker's ticket, so
+  // an hour-long watch does not hold a half-open probe for an hour.
+  const serverStream = (request: UnaryRequest): ServerStreamCall => {
+    if (breaker === undefined) return inner.serverStream(request);
+    const ticket = breaker.admit();
+    if (ticket === Ticket.Rejected) return ServerStreamQueue.failed(circuitOpen);
+    return onFirstOutcome(inner.serverStream(request), (outcome) => breaker.settle(ticket, outcome));
+  };
+
   return {
+    serverStream,
     unary: retry === undefined ? attempt : (request) => (request.idempotent === true ? withRetries(request) : attempt(request)),
     state: () => inner.state?.() ?? 'idle',
     breakerState: () => breaker?.state(),
     close() {
       if (ticker !== undefined) clearInterval(ticker);
       return inner.close();
+    },
+  };
+}
+
+/** `call`, reporting once how it went: Success at its first message, else how it ended or Neutral if cancelled. */
+function onFirstOutcome(call: ServerStreamCall, report: (outcome: Outcome) => void): ServerStreamCall {
+  let pending = true;
+  return {
+    read: () =>
+      call.read().then((message) => {
+        if (pending) {
+          pending = false;
+          report(message === undefined ? classify(call.status()) : Outcome.Success);
+        }
+        return message;
+      }),
+    headers: () => call.headers(),
+    status: () => call.status(),
+    cancel: () => {
+      if (pending) {
+        pending = false;
+        report(Outcome.Neutral);
+      }
+      call.cancel();
     },
   };
 }

@@ -1,7 +1,7 @@
 // The seam between the request pipeline and whatever speaks gRPC to the services: the pipeline
 // hands over an already-encoded request and gets back bytes or a gRPC status, never an exception.
-// Unary only for now; a streaming call will be a separate method beside `unary`, and a lean
-// node:http2 client can replace the grpc-js pool behind the same interface.
+// Unary calls resolve once; server-streaming calls are pulled message by message
+// (`serverStream`), so a slow HTTP client slows the gRPC stream instead of filling memory.
 
 /** Metadata as `[name, value]` pairs; names are lower-case. */
 export type MetadataPairs = ReadonlyArray<readonly [string, string]>;
@@ -69,10 +69,41 @@ export type UnaryResult =
       cause?: string;
     };
 
+/** A failed call: the `ok: false` half of `UnaryResult`. */
+export type CallFailure = Extract<UnaryResult, { ok: false }>;
+
+/** How a stream ended: OK with its metadata, or a failure like a unary call's. */
+export type StreamStatus = { ok: true; headers: MetadataPairs; trailers: MetadataPairs } | CallFailure;
+
+/**
+ * A server-streaming call, pulled by its consumer. The transport reads ahead only a bounded
+ * amount (STREAM_HIGH_WATER_BYTES, server-stream.ts) and then stops reading from the upstream, so
+ * HTTP/2 flow control stalls the backend while the consumer is slow.
+ */
+export interface ServerStreamCall {
+  /**
+   * The next response message, or undefined once the stream has ended (then `status()` tells
+   * how). Never rejects. One read at a time.
+   */
+  read(): Promise<Buffer | undefined>;
+  /** The response metadata received so far (empty before the upstream's headers). */
+  headers(): MetadataPairs;
+  /** How the stream ended; only meaningful after `read()` returned undefined. */
+  status(): StreamStatus;
+  /** Stops the call (RST_STREAM CANCEL); pending and later reads return undefined, status CANCELLED. */
+  cancel(): void;
+}
+
 /** A way to call gRPC services at one upstream address. */
 export interface UpstreamTransport {
   /** Never rejects: every failure is a `UnaryResult` with a gRPC code. */
   unary(request: UnaryRequest): Promise<UnaryResult>;
+  /**
+   * Starts a server-streaming call (one request message, a stream of responses). Failures that
+   * happen before the call starts end the stream at once with that status. `idempotent` is ignored:
+   * streams are never retried.
+   */
+  serverStream(request: UnaryRequest): ServerStreamCall;
   /** Stops accepting calls and resolves once the calls in flight have finished. */
   close(): Promise<void>;
 }

@@ -15,6 +15,9 @@ const { model } = buildModel({ protoPaths: [testProtosDir], protoFiles: ['echo/v
 // The upstream echoes what it gets, so the response encoder sees every message the assembler built.
 const echo: UpstreamTransport = {
   unary: async (request) => ({ ok: true, message: Buffer.from(request.message), headers: [], trailers: [] }),
+  serverStream: () => {
+    throw new Error('echo.proto has no streaming method');
+  },
   close: async () => {},
 };
 const internalErrors: unknown[] = [];

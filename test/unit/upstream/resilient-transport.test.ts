@@ -14,6 +14,9 @@ function scripted(script: UnaryResult[]) {
   const fake = {
     calls: 0,
     unary: async (_request: UnaryRequest) => script[Math.min(fake.calls++, script.length - 1)]!,
+    serverStream: (): never => {
+      throw new Error('not called in these tests');
+    },
     close: async () => {},
   };
   return fake;

@@ -11,6 +11,9 @@ function recordingFactory(): { factory: TransportFactory; made: string[]; closed
     made.push(options.target);
     const transport: UpstreamTransport = {
       unary: () => Promise.reject(new Error('not called in these tests')),
+      serverStream: () => {
+        throw new Error('not called in these tests');
+      },
       close: async () => {
         closed.push(options.target);
       },

@@ -1,0 +1,106 @@
+// One server-streaming call over a grpc-js client (the grpc-js half of unary-call.ts): bytes in,
+// messages out through a ServerStreamQueue. grpc-js reads the next message from HTTP/2 only when
+// its Readable wants more, so pausing the Readable is what stalls the backend.
+import type { Client, ClientReadableStream, Metadata, StatusObject } from '@grpc/grpc-js';
+import { Code } from '../errors/codes.js';
+import { clientSafeMessage } from './client-safe-message.js';
+import { fromGrpcMetadata, statusDetailsOf, toGrpcMetadata } from './metadata.js';
+import { ServerStreamQueue } from './server-stream.js';
+import type { ServerStreamCall, UnaryRequest } from './transport.js';
+import { localFailure, markLocalLimit, type UnaryCallLimits } from './unary-call.js';
+
+const serialize = (message: Uint8Array): Buffer =>
+  Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+const deserialize = (bytes: Buffer): Buffer => bytes;
+
+/** Starts `request` as a server stream on `client`; `target` only labels `cause` for logs. */
+export function invokeServerStream(client: Client, target: string, limits: UnaryCallLimits, request: UnaryRequest, onSettled: () => void): ServerStreamCall {
+  const { signal, path } = request;
+  const failed = (code: number, message: string, cause: string) => {
+    onSettled();
+    return ServerStreamQueue.failed(localFailure(code, message, `${target}${path}: ${cause}`));
+  };
+  if (signal?.aborted === true) return failed(Code.CANCELLED, 'Cancelled by the caller', 'aborted before start');
+  if (!Number.isFinite(request.deadline)) return failed(Code.INTERNAL, 'Upstream call without a deadline', `deadline ${request.deadline}`);
+  if (limits.maxSendMessageBytes >= 0 && request.message.byteLength > limits.maxSendMessageBytes) {
+    const failure = localFailure(
+      Code.RESOURCE_EXHAUSTED,
+      'Request message too large',
+      `${target}${path}: request of ${request.message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`,
+    );
+    onSettled();
+    return ServerStreamQueue.failed(markLocalLimit(failure, 'request'));
+  }
+  let metadata: Metadata;
+  try {
+    metadata = toGrpcMetadata(request.metadata);
+  } catch (error) {
+    return failed(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', String(error));
+  }
+  let call: ClientReadableStream<Buffer>;
+  try {
+    call = client.makeServerStreamRequest(path, serialize, deserialize, request.message, metadata, { deadline: request.deadline });
+  } catch (error) {
+    // grpc-js throws synchronously only when its channel is already shut down.
+    return failed(Code.UNAVAILABLE, 'Upstream channel is closed', String(error));
+  }
+
+  const queue = new ServerStreamQueue();
+  let headersReceived = false;
+  let status: StatusObject | undefined;
+  let ended = false;
+  let settled = false;
+  const onAbort = (): void => queue.cancel();
+  // grpc-js emits 'status' as soon as the call ends, while messages may still wait in its
+  // Readable; the stream is over once both the status and the Readable's 'end' have arrived.
+  const settle = (): void => {
+    if (settled || status === undefined || !ended) return;
+    settled = true;
+    signal?.removeEventListener('abort', onAbort);
+    const trailers = fromGrpcMetadata(status.metadata);
+    if (status.code === Code.OK) {
+      queue.end({ ok: true, headers: queue.headers(), trailers });
+    } else {
+      const failure = {
+        ok: false as const,
+        code: status.code,
+        message: clientSafeMessage(status.code, status.details, target),
+        statusDetails: statusDetailsOf(status.metadata),
+        headers: queue.headers(),
+        trailers,
+        cause: `${target}${path}: ${status.details}`,
+      };
+      // see unary-call.ts: grpc-js's own receive limit, after the response headers arrived
+      const local = status.code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(status.details);
+      queue.end(local ? markLocalLimit(failure, 'response') : failure);
+    }
+    onSettled();
+  };
+  queue.attach({
+    pause: () => call.pause(),
+    resume: () => call.resume(),
+    cancel: () => {
+      call.cancel();
+      // the cancelled Readable may never be read to its end: the status alone closes the call
+      ended = true;
+      call.resume();
+    },
+  });
+  call.on('metadata', (received: Metadata) => {
+    headersReceived = true;
+    queue.setHeaders(fromGrpcMetadata(received));
+  });
+  call.on('data', (message: Buffer) => queue.push(message));
+  call.on('end', () => {
+    ended = true;
+    settle();
+  });
+  // failures arrive as 'status' too; without an 'error' listener the Readable would throw
+  call.on('error', () => {});
+  call.on('status', (received: StatusObject) => {
+    status = received;
+    settle();
+  });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return queue;
+}

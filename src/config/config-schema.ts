@@ -1,6 +1,7 @@
 // The one config schema (protogate.yaml) with its defaults; the TypeScript type is derived
 // from it. Unknown keys are errors. CLI flags override these values.
 import { z } from 'zod';
+import { parseIpRange } from '../policy/ip-ranges.js';
 import { parseDurationMs } from './duration.js';
 
 const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
@@ -31,6 +32,11 @@ const jwsAlgorithm = z.string().superRefine((alg, ctx) => {
   }
 });
 const metadataName = z.string().regex(/^[a-z0-9_.-]+$/, 'must be a lower-case gRPC metadata name, e.g. "x-user-id"');
+/** An IP address or CIDR range (ipFilter, server.trustedProxies). */
+const ipRange = z.string().superRefine((text, ctx) => {
+  const range = parseIpRange(text);
+  if (typeof range === 'string') ctx.addIssue({ code: z.ZodIssueCode.custom, message: range });
+});
 const urlPath = z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a URL path such as "/docs" (no trailing slash, query or fragment)');
 
 export const configSchema = z
@@ -41,6 +47,31 @@ export const configSchema = z
         port: port.default(8080),
         /** Port of /healthz and /readyz; off when unset. */
         adminPort: port.optional(),
+        /**
+         * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: when the socket
+         * peer is one, the client address is the rightmost X-Forwarded-For entry that is not.
+         * Empty (default): the socket peer is the client and the header is never read.
+         */
+        trustedProxies: z.array(ipRange).default([]),
+        /** TLS termination on the main port (HTTPS, HTTP/1.1); absent: plain HTTP. */
+        tls: z
+          .object({
+            /** PEM certificate chain. */
+            certFile: z.string().min(1),
+            /** PEM private key. */
+            keyFile: z.string().min(1),
+            /** PEM CA bundle that client certificates are verified against (mTLS). */
+            caFile: z.string().min(1).optional(),
+            /** Refuse clients without a certificate signed by caFile. */
+            requireClientCert: z.boolean().default(false),
+          })
+          .strict()
+          .superRefine((tls, ctx) => {
+            if (tls.requireClientCert && tls.caFile === undefined) {
+              ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['requireClientCert'], message: 'needs caFile, the CA that signs the client certificates' });
+            }
+          })
+          .optional(),
       })
       .strict()
       .default({}),
@@ -130,6 +161,8 @@ export const configSchema = z
         /** Emit fields at their default values (browser clients get every key). */
         emitDefaults: z.boolean().default(true),
         maxDepth: z.number().int().min(1).max(1000).default(64),
+        /** Object members plus array elements in one request body, counted across the document. */
+        maxFields: z.number().int().min(1).default(100_000),
       })
       .strict()
       .default({}),
@@ -145,6 +178,8 @@ export const configSchema = z
         maxBodyBytes: z.number().int().min(1).default(1024 * 1024),
         maxHeaderBytes: z.number().int().min(1024).default(16 * 1024),
         maxUrlBytes: z.number().int().min(64).default(8 * 1024),
+        /** Query parameters in one request (`a=1&b=2` is two); more → 400. */
+        maxQueryParams: z.number().int().min(1).default(1000),
       })
       .strict()
       .default({}),
@@ -264,6 +299,31 @@ export const configSchema = z
         }
       })
       .optional(),
+    /** IP allow/deny lists (src/policy/ip-filter.ts), checked before routing; absent: every address is served. */
+    ipFilter: z
+      .object({
+        /** When not empty, only these addresses/CIDR ranges are served. */
+        allow: z.array(ipRange).default([]),
+        /** Never served; wins over allow. */
+        deny: z.array(ipRange).default([]),
+      })
+      .strict()
+      .optional(),
+    /** Response compression (src/server/response-compression.ts) as the client's Accept-Encoding allows. */
+    compression: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Smaller bodies are sent as they are (compression would gain little and cost CPU). */
+        minBytes: z.number().int().min(0).default(1024),
+        /** Codings offered, preferred first when the client weighs them equally. */
+        encodings: z.array(z.enum(['br', 'gzip'])).default(['br', 'gzip']),
+        /** Brotli quality 0–11; 11 (brotli's default) is far too slow for per-response work. */
+        brotliQuality: z.number().int().min(0).max(11).default(4),
+        /** gzip level 1–9. */
+        gzipLevel: z.number().int().min(1).max(9).default(6),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,6 +1,7 @@
 // The only Fastify code on the request path: hands each request to the pipeline and writes
 // its reply; errors Fastify or Node's HTTP parser raise get the same JSON error shape.
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,7 +11,11 @@ import { gatewayError, GatewayError } from '../errors/gateway-error.js';
 import { requestChannel, requestStartChannel, type RequestEvent, type RequestStartEvent } from '../observability/request-events.js';
 import type { GatewayReply, Pipeline } from '../pipeline.js';
 import { actualResponseHeaders, withCors, type CorsPolicy } from '../policy/cors.js';
+import type { IpFilter } from '../policy/ip-filter.js';
 import { ClientDisconnect } from './client-disconnect.js';
+import type { ClientAddressResolver } from './client-address.js';
+import { decodeRequestBody } from './request-decompression.js';
+import type { ResponseCompressor } from './response-compression.js';
 import { requestIdFor } from './request-id.js';
 
 /** Limits and formats the HTTP layer enforces. */
@@ -21,7 +26,20 @@ export interface HttpServerOptions {
   readonly errorFormat: ErrorFormat;
   /** CORS (config key `cors`); absent: the pipeline is called directly and no CORS header is written. */
   readonly cors?: CorsPolicy | undefined;
+  /** Response compression (config key `compression`); absent: bodies are sent as they are. */
+  readonly compression?: ResponseCompressor | undefined;
+  /** IP allow/deny lists (config key `ipFilter`), checked before routing; absent: not checked. */
+  readonly ipFilter?: IpFilter | undefined;
+  /** `server.trustedProxies` compiled; absent: the client address is the socket peer. */
+  readonly clientAddress?: ClientAddressResolver | undefined;
+  /** TLS termination (config key `server.tls`, files already read); absent: plain HTTP. */
+  readonly tls?: https.ServerOptions | undefined;
 }
+
+/** Where the handler keeps its start time, so a failure after it does not publish a second start. */
+const kStarted = Symbol('protogate.started');
+/** The method label of requests Node's parser refused before the method was known to us. */
+const UNPARSED_METHOD = '(unparsed)';
 
 const STANDARD_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -34,17 +52,31 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
   // Errors answered outside the pipeline (414, 413, …) are readable cross-origin too.
   const corsHeaders = (origin: string | undefined): Record<string, string> =>
     cors === undefined ? {} : { ...(actualResponseHeaders(cors, origin) ?? cors.everyResponse) };
+  const refuse = (error: GatewayError, origin: string | undefined): GatewayReply => {
+    const rendered = errorResponse(error);
+    return { statusCode: rendered.statusCode, headers: { ...rendered.headers, ...corsHeaders(origin) }, body: rendered.body, error };
+  };
+  const { compression, ipFilter, clientAddress, tls } = options;
+  // One message for every start event: in-flight counting needs no per-request object.
+  const startEvent: RequestStartEvent = { source: pipeline };
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes,
     exposeHeadRoutes: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    serverFactory: (handler) => {
-      const server = http.createServer({ maxHeaderSize: options.maxHeaderBytes }, handler);
-      return server;
+    serverFactory: (handler) =>
+      tls === undefined
+        ? http.createServer({ maxHeaderSize: options.maxHeaderBytes }, handler)
+        : // An https.Server is an http.Server to Fastify (same 'request'/'clientError' events); only its type differs.
+          (https.createServer({ ...tls, maxHeaderSize: options.maxHeaderBytes }, handler) as unknown as http.Server),
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
+      const answered = writeClientError(error, socket, errorResponse);
+      if (answered !== undefined && requestChannel.hasSubscribers) {
+        requestStartChannel.publish(startEvent);
+        publishRequest(pipeline, answered.requestId, UNPARSED_METHOD, answered.reply, performance.now(), answered.reply.body.length);
+      }
     },
-    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => writeClientError(error, socket, errorResponse),
     frameworkErrors: (error, _request, reply) => {
       const rendered = errorResponse(gatewayError(Code.INVALID_ARGUMENT, 'PG_BAD_PATH', `malformed request: ${error.message}`));
       void (reply as FastifyReply).code(rendered.statusCode).type('application/json').send(rendered.body);
@@ -74,15 +106,21 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       gateway = gatewayError(Code.INTERNAL, 'PG_INTERNAL', 'internal error');
     }
     const rendered = errorResponse(gateway);
+    if (requestChannel.hasSubscribers) {
+      // Refused while Fastify read the body (413), before the handler ran: counted here. The
+      // time spent reading is not measured (that would cost every request a timestamp).
+      const started = (request as { [kStarted]?: number })[kStarted];
+      if (started === undefined) requestStartChannel.publish(startEvent);
+      const requestId = requestIdFor(request.headers['x-request-id']);
+      const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: gateway };
+      publishRequest(pipeline, requestId, request.method, result, started ?? performance.now(), Buffer.byteLength(rendered.body));
+    }
     void reply
       .code(rendered.statusCode)
       .headers({ ...rendered.headers, ...corsHeaders(request.headers.origin) })
       .type('application/json')
       .send(rendered.body);
   });
-
-  // One message for every start event: in-flight counting needs no per-request object.
-  const startEvent: RequestStartEvent = { source: pipeline };
   app.route({
     method: [...STANDARD_METHODS, ...customMethods],
     url: '*',
@@ -90,17 +128,33 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       // Decided once per request, so every published start gets its end.
       const observed = requestChannel.hasSubscribers;
       const started = observed ? performance.now() : 0;
-      if (observed) requestStartChannel.publish(startEvent);
+      if (observed) {
+        requestStartChannel.publish(startEvent);
+        (request as { [kStarted]?: number })[kStarted] = started;
+      }
       const raw = request.raw;
       const res = reply.raw;
       const requestId = requestIdFor(raw.headers['x-request-id']);
       const url = raw.url ?? '/';
-      let result: GatewayReply;
+      const peer = raw.socket.remoteAddress ?? '';
+      const clientIp = clientAddress === undefined ? peer : clientAddress(peer, raw.headers['x-forwarded-for']);
+      let body = request.body as Buffer | undefined;
+      // Refusals before routing; a check whose feature is not configured costs one branch.
+      let refusal: GatewayError | undefined;
       if (url.length > options.maxUrlBytes) {
-        const rendered = errorResponse(
-          gatewayError(Code.INVALID_ARGUMENT, 'PG_URI_TOO_LONG', `request URL is longer than ${options.maxUrlBytes} bytes`, { httpStatus: 414 }),
-        );
-        result = { statusCode: rendered.statusCode, headers: corsHeaders(raw.headers.origin), body: rendered.body };
+        refusal = gatewayError(Code.INVALID_ARGUMENT, 'PG_URI_TOO_LONG', `request URL is longer than ${options.maxUrlBytes} bytes`, { httpStatus: 414 });
+      } else if (ipFilter !== undefined) {
+        refusal = ipFilter(clientIp);
+      }
+      const contentEncoding = raw.headers['content-encoding'];
+      if (contentEncoding !== undefined && refusal === undefined && body !== undefined) {
+        const decoded = await decodeRequestBody(body, contentEncoding, options.maxBodyBytes);
+        if (decoded instanceof GatewayError) refusal = decoded;
+        else body = decoded;
+      }
+      let result: GatewayReply;
+      if (refusal !== undefined) {
+        result = refuse(refusal, raw.headers.origin);
       } else {
         const disconnect = new ClientDisconnect();
         res.once('close', () => {
@@ -110,28 +164,47 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
           method: raw.method ?? 'GET',
           url,
           headers: raw.headers,
-          body: request.body as Buffer | undefined,
+          body,
           signal: disconnect,
           requestId,
-          clientIp: raw.socket.remoteAddress ?? '',
+          clientIp,
         });
       }
       const bytes = Buffer.byteLength(result.body);
       if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, bytes);
+      const headers = result.headers;
+      let payload: string | Buffer = result.body;
+      let length = bytes;
+      if (compression !== undefined && bytes >= compression.minBytes && result.statusCode !== 204 && raw.method !== 'HEAD') {
+        // The answer depends on Accept-Encoding from this size on, compressed or not (RFC 9110 §12.5.5).
+        addVary(headers, 'Accept-Encoding');
+        const encoding = compression.negotiate(raw.headers['accept-encoding']);
+        if (encoding !== undefined) {
+          const compressed = compression.compress(result.body, encoding);
+          payload = compressed instanceof Promise ? await compressed : compressed;
+          length = payload.length;
+          headers['content-encoding'] = encoding;
+        }
+      }
       // Written directly: the reply is already serialised, so Fastify's send path has nothing to add.
       reply.hijack();
-      const headers = result.headers;
       headers['x-request-id'] = requestId;
       // RFC 9110 §8.6: no Content-Length on a 204 (a CORS preflight answer).
       if (result.statusCode !== 204) {
         headers['content-type'] = 'application/json';
-        headers['content-length'] = String(bytes);
+        headers['content-length'] = String(length);
       }
       res.writeHead(result.statusCode, headers);
-      res.end(result.body);
+      res.end(payload);
     },
   });
   return app;
+}
+
+/** Adds a field name to `Vary`, keeping what is there (CORS's `Origin`). */
+function addVary(headers: Record<string, string | string[]>, name: string): void {
+  const vary = headers.vary;
+  headers.vary = vary === undefined ? name : `${Array.isArray(vary) ? vary.join(', ') : vary}, ${name}`;
 }
 
 function publishRequest(source: Pipeline, requestId: string, method: string, result: GatewayReply, started: number, bytes: number): void {
@@ -149,15 +222,18 @@ function publishRequest(source: Pipeline, requestId: string, method: string, res
   requestChannel.publish(event);
 }
 
-/** Node's HTTP parser failed before any route ran: answer with the JSON error shape and close. */
+/**
+ * Node's HTTP parser failed before any route ran: answer with the JSON error shape and close.
+ * Returns what was answered (for the request events), or `undefined` when the socket was gone.
+ */
 function writeClientError(
   error: NodeJS.ErrnoException,
   socket: Socket,
   render: (error: GatewayError) => { statusCode: number; body: string },
-): void {
+): { requestId: string; reply: GatewayReply } | undefined {
   if (!socket.writable || (error.code === 'ECONNRESET' && socket.destroyed)) {
     socket.destroy();
-    return;
+    return undefined;
   }
   let gateway: GatewayError;
   if (error.code === 'HPE_HEADER_OVERFLOW') {
@@ -168,8 +244,11 @@ function writeClientError(
     gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_MALFORMED_REQUEST', 'malformed HTTP request');
   }
   const { statusCode, body } = render(gateway);
+  // The headers were not parsed, so a client's x-request-id is unknown: the answer gets a fresh one.
+  const requestId = requestIdFor(undefined);
   socket.end(
     `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode] ?? 'Error'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
+  return { requestId, reply: { statusCode, headers: {}, body, error: gateway } };
 }

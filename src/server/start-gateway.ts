@@ -16,14 +16,18 @@ import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { createAuthGate, routesNeedingAuth, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
+import { createIpFilter } from '../policy/ip-filter.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createGrpcJsTransport } from '../upstream/channel-pool.js';
 import { createHttp2Transport } from '../upstream/http2-transport.js';
 import type { ResilienceOptions } from '../upstream/resilient-transport.js';
 import { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import { createAdminServer } from './admin-server.js';
+import { createClientAddressResolver } from './client-address.js';
 import { registerDocsRoutes } from './docs-routes.js';
 import { createHttpServer } from './http-server.js';
+import { createResponseCompressor } from './response-compression.js';
+import { readTlsOptions } from './tls-options.js';
 
 /** A listening gateway. */
 export interface RunningGateway {
@@ -119,10 +123,21 @@ function resilienceOptions(config: GatewayConfig, logger: Logger): ResilienceOpt
   };
 }
 
+/** The `server.tls` files read and checked, before anything listens. */
+function serverTls(config: GatewayConfig): ReturnType<typeof readTlsOptions> | undefined {
+  if (config.server.tls === undefined) return undefined;
+  try {
+    return readTlsOptions(config.server.tls);
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+}
+
 /** Builds everything and listens on the configured ports. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const { model, openapi } = await loadModel(config);
   checkUpstreamCoverage(model, config);
+  const tls = serverTls(config);
   const upstreams = new UpstreamRegistry(
     config.upstreams,
     { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
@@ -142,6 +157,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     ignoreUnknownFields: config.json.unknownFields === 'ignore',
     emitDefaults: config.json.emitDefaults,
     maxJsonDepth: config.json.maxDepth,
+    maxJsonFields: config.json.maxFields,
+    maxQueryParams: config.limits.maxQueryParams,
     defaultTimeoutMs: parseDurationMs(config.timeouts.default)!,
     serviceTimeoutsMs,
     metadata: createMetadataPolicy(config.metadata.forwardHeaders, auth?.identityNames),
@@ -157,6 +174,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxUrlBytes: config.limits.maxUrlBytes,
       errorFormat: config.errors.format,
       cors: config.cors === undefined ? undefined : createCorsPolicy(config.cors),
+      compression: createResponseCompressor(config.compression),
+      ipFilter: config.ipFilter === undefined ? undefined : createIpFilter(config.ipFilter),
+      clientAddress: createClientAddressResolver(config.server.trustedProxies),
+      tls,
     },
     logger,
   );

@@ -18,6 +18,10 @@ import { applySystemParameter, noSystemParameters, type SystemParameters } from 
 export interface RequestReadOptions {
   ignoreUnknownFields: boolean;
   maxJsonDepth: number;
+  /** Object members plus array elements per body (config json.maxFields); default: no limit. */
+  maxJsonFields?: number;
+  /** Query parameters per request (config limits.maxQueryParams); default: no limit. */
+  maxQueryParams?: number;
 }
 
 /** The parts of an HTTP request the assembler reads. */
@@ -50,12 +54,13 @@ export function compileRequestAssembler(
   const queryFields = new QueryFieldResolver(request, boundElsewhere);
   const pathFields = template.variables.map((variable) => resolveTemplateField(request, variable.fieldPath));
   const takesBody = spec.body !== '';
-  const maxDepth = options.maxJsonDepth;
+  const jsonLimits = { maxDepth: options.maxJsonDepth, maxFields: options.maxJsonFields ?? Infinity };
+  const maxQueryParams = options.maxQueryParams ?? Infinity;
 
   return (parts) => {
     let tree: JsonValue = emptyObject();
     if (takesBody) {
-      const value = readJsonBody(parts, maxDepth);
+      const value = readJsonBody(parts, jsonLimits);
       if (spec.body === '*') {
         if (value !== undefined) tree = value;
       } else if (value !== undefined) {
@@ -69,7 +74,7 @@ export function compileRequestAssembler(
     let system: SystemParameters | undefined;
     let seen: Set<QueryField> | undefined;
     if (parts.query !== '' && mergeable) {
-      for (const [name, value] of parseQueryString(parts.query)) {
+      for (const [name, value] of parseQueryString(parts.query, maxQueryParams)) {
         if (name.startsWith('$')) {
           system = applySystemParameter(system, name, value);
           continue;
@@ -108,7 +113,7 @@ function emptyObject(): JsonObject {
 }
 
 /** Parses the JSON body; an empty body reads as "no value". */
-function readJsonBody(parts: RequestParts, maxDepth: number): JsonValue | undefined {
+function readJsonBody(parts: RequestParts, limits: { maxDepth: number; maxFields: number }): JsonValue | undefined {
   const body = parts.body;
   if (body === undefined || isBlank(body)) return undefined;
   if (!isJsonContentType(parts.contentType)) {
@@ -119,7 +124,7 @@ function readJsonBody(parts: RequestParts, maxDepth: number): JsonValue | undefi
       { httpStatus: 415 },
     );
   }
-  return parseJson(body, { maxDepth });
+  return parseJson(body, limits);
 }
 
 /** A rule without `body` takes no body; empty bodies (and `{}`) are normal and ignored. */

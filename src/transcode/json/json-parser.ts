@@ -23,6 +23,8 @@ export class JsonNumber {
 export interface ParseJsonOptions {
   /** Maximum nesting of arrays and objects (default 100). */
   maxDepth?: number;
+  /** Maximum object members plus array elements in the whole document (default: no limit). */
+  maxFields?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -30,7 +32,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Parses JSON text (bytes must be UTF-8). Throws a GatewayError with reason PG_BAD_JSON on a
  * syntax error (naming the character offset), trailing data, invalid UTF-8, a lone surrogate,
- * nesting deeper than `maxDepth`, or a key given twice in one object.
+ * nesting deeper than `maxDepth`, more than `maxFields` members and elements, or a key given
+ * twice in one object.
  */
 export function parseJson(input: Uint8Array | string, options?: ParseJsonOptions): JsonValue {
   let text: string;
@@ -43,7 +46,7 @@ export function parseJson(input: Uint8Array | string, options?: ParseJsonOptions
       throw badRequest('PG_BAD_JSON', '', 'the request body is not valid UTF-8');
     }
   }
-  const parser = new Parser(text, options?.maxDepth ?? 100);
+  const parser = new Parser(text, options?.maxDepth ?? 100, options?.maxFields ?? Infinity);
   parser.skipWhitespace();
   const value = parser.value();
   parser.skipWhitespace();
@@ -56,11 +59,16 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 class Parser {
   pos = 0;
   private depth = 0;
+  /** Members and elements left before `maxFields` is exceeded. */
+  private fieldsLeft: number;
 
   constructor(
     private readonly s: string,
     private readonly maxDepth: number,
-  ) {}
+    private readonly maxFields: number,
+  ) {
+    this.fieldsLeft = maxFields;
+  }
 
   fail(what: string, at = this.pos): never {
     throw badRequest('PG_BAD_JSON', '', `invalid JSON at offset ${at}: ${what}`);
@@ -111,6 +119,13 @@ class Parser {
     if (++this.depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth}`);
   }
 
+  /** Counts one member or element; checked before the value is parsed, so a huge array stops early. */
+  private countField(): void {
+    if (--this.fieldsLeft < 0) {
+      throw badRequest('PG_BAD_JSON', '', `the JSON body has more than ${this.maxFields} object members and array elements (limit json.maxFields)`);
+    }
+  }
+
   private object(): JsonObject {
     this.enter();
     const obj = Object.create(null) as JsonObject;
@@ -123,6 +138,7 @@ class Parser {
       return obj;
     }
     for (;;) {
+      this.countField();
       if (s.charCodeAt(this.pos) !== 0x22) this.fail('expected a string key');
       const keyAt = this.pos;
       const key = this.string();
@@ -160,6 +176,7 @@ class Parser {
       return arr;
     }
     for (;;) {
+      this.countField();
       arr.push(this.value());
       this.skipWhitespace();
       const c = s.charCodeAt(this.pos);

@@ -48,7 +48,7 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
   const components: Schema = {
     schemas: sortKeys({ ...schemas, [statusName]: statusSchema() }),
     responses,
-    ...(secured ? { securitySchemes: structuredClone(SECURITY_SCHEMES) as Schema } : {}),
+    ...(secured ? { securitySchemes: structuredClone(referencedSchemes(paths)) as Schema } : {}),
   };
   if (model.routes.some((route) => route.rateLimit !== undefined)) addRateLimitComponents(components, `#/components/schemas/${statusName}`);
   const document: Record<string, unknown> = {
@@ -75,6 +75,17 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
     }));
   }
   return document;
+}
+
+/** The security schemes some operation lists (a route's `auth.schemes` may leave one out everywhere). */
+function referencedSchemes(paths: Record<string, Record<string, Schema>>): Record<string, Schema> {
+  const used = new Set<string>();
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      for (const requirement of (operation['security'] as Schema[] | undefined) ?? []) for (const name of Object.keys(requirement)) used.add(name);
+    }
+  }
+  return Object.fromEntries(Object.entries(SECURITY_SCHEMES).filter(([name]) => used.has(name)));
 }
 
 /** Path parameter names from the resource pattern each variable's field refers to. */

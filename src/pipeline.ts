@@ -6,6 +6,7 @@ import { Code } from './errors/codes.js';
 import { renderError, type ErrorFormat } from './errors/error-body.js';
 import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
 import { upstreamCallChannel, type UpstreamCallEvent } from './observability/request-events.js';
+import { takeQueryKey } from './policy/auth-api-key.js';
 import type { AuthGate, RouteGuard } from './policy/authenticate.js';
 import { truncate } from './errors/user-input.js';
 import type { GatewayModel } from './gateway-model.js';
@@ -82,6 +83,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   const knownType = (name: string): boolean => root.lookup(name, [protobuf.Type]) !== null;
   // Decided per route at startup; without `auth` there is no map and no per-request work.
   const guards = options.auth === undefined ? undefined : guardsOf(routes, options.auth);
+  const apiKeyQuery = options.auth?.apiKeyQuery;
 
   const fail = (error: GatewayError, route?: CompiledRoute): GatewayReply => {
     const rendered = renderError(error, options.errorFormat);
@@ -91,7 +93,12 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   async function serve(request: GatewayRequest): Promise<GatewayReply> {
     const queryAt = request.url.indexOf('?');
     const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
-    const query = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
+    let query = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
+    let queryKey: string | undefined;
+    if (apiKeyQuery !== undefined && query !== '') {
+      // an API key in the query is a credential, never a request field: out before binding or any message
+      ({ query, key: queryKey } = takeQueryKey(query, apiKeyQuery));
+    }
     const match = table.match(request.method, path);
     switch (match.kind) {
       case 'not-found':
@@ -114,7 +121,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const guard = guards?.get(route);
     if (guard !== undefined) {
       // before the body is parsed: an unauthenticated request costs no decoding and reaches no backend
-      const verdict = await guard(request.headers);
+      const verdict = await guard(request.headers, queryKey);
       if (!verdict.ok) return fail(verdict.error, route);
       identity = verdict.metadata;
     }

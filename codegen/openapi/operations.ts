@@ -28,6 +28,8 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   const notes = [description];
   if (route.bindingIndex > 0) notes.push(`Additional HTTP binding ${route.bindingIndex} of \`${route.method}\`.`);
   if (route.serverStreaming || route.clientStreaming) notes.push(streamingNote(route));
+  const roles = route.auth?.public === false ? route.auth.roles ?? [] : [];
+  if (roles.length > 0) notes.push(`Requires a credential holding one of the roles ${roles.map((role) => `\`${role}\``).join(', ')} (403 otherwise).`);
   const text = joinText(...notes);
   if (text !== '') operation['description'] = text;
   operation['operationId'] = route.operationId;
@@ -60,10 +62,11 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   return operation;
 }
 
-/** `[]` (no credential) for a public route, else a bearer token with the scopes or an API key. */
+/** `[]` (no credential) for a public route, else the schemes it accepts: a bearer token with the scopes, an API key. */
 function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {
   if (auth.public) return [];
-  return [{ [BEARER_SCHEME]: [...auth.scopes] }, { [API_KEY_SCHEME]: [] }];
+  const accepts = (scheme: string): boolean => auth.schemes === undefined || auth.schemes.length === 0 || auth.schemes.includes(scheme);
+  return [...(accepts('jwt') ? [{ [BEARER_SCHEME]: [...auth.scopes] }] : []), ...(accepts('api-key') ? [{ [API_KEY_SCHEME]: [] }] : [])];
 }
 
 function streamingNote(route: RouteSpec): string {

@@ -36,7 +36,7 @@ export const ERROR_RESPONSE_COMPONENTS: Readonly<Record<string, Schema>> = {
   Error: errorResponse('Any other error, with the HTTP status of its gRPC code.'),
   InvalidArgument: errorResponse('INVALID_ARGUMENT (or FAILED_PRECONDITION, OUT_OF_RANGE): the request is malformed or not allowed now.'),
   Unauthenticated: errorResponse('UNAUTHENTICATED: no valid credential was sent; the `WWW-Authenticate` header names the accepted schemes.'),
-  PermissionDenied: errorResponse('PERMISSION_DENIED: the credential is valid but lacks a required scope.'),
+  PermissionDenied: errorResponse('PERMISSION_DENIED: the credential is valid but lacks a required scope or role.'),
   NotFound: errorResponse('NOT_FOUND: the resource, or a route for this path, does not exist.'),
   Unavailable: errorResponse('UNAVAILABLE: the upstream service cannot be reached right now; retrying later may succeed.'),
   DeadlineExceeded: errorResponse('DEADLINE_EXCEEDED: the upstream call did not finish in time.'),
@@ -73,8 +73,9 @@ export const SECURITY_SCHEMES: Readonly<Record<string, Schema>> = {
     in: 'header',
     name: 'x-api-key',
     description:
-      'An API key in the `x-api-key` header (the default name; `auth.apiKeys.header` changes it). ' +
-      "Accepted only when the gateway's `auth` config has `apiKeys`; API keys carry no scopes.",
+      'An API key in the `x-api-key` header (the default name; `auth.apiKeys.header` changes it, and ' +
+      '`auth.apiKeys.query` also accepts it as a query parameter). Accepted only when the ' +
+      "gateway's `auth` config has `apiKeys`; each key carries the scopes and roles configured for it.",
   },
   [BEARER_SCHEME]: {
     type: 'http',

@@ -11,7 +11,7 @@ import { configSchema, HOST_PORT_PATTERN, SERVICE_PATTERN, type GatewayConfig } 
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../package-paths.js';
-import { checkUpstreamCoverage, loadModel, startGateway, StartupError } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkUpstreamCoverage, loadModel, startGateway, StartupError } from '../server/start-gateway.js';
 import { usage } from './usage.js';
 
 const flagSpec = {
@@ -111,6 +111,7 @@ async function runValidate(flags: Flags): Promise<number> {
   const config = mergeFlags(flags.config === undefined ? configSchema.parse({}) : loadConfigFile(flags.config), flags);
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
+  checkAuthPolicies(model, config);
   const services = new Set(model.routes.map((route) => route.service));
   process.stdout.write(`ok: ${model.routes.length} routes in ${services.size} service${services.size === 1 ? '' : 's'}${flags.config ? `, config ${flags.config}` : ''}\n`);
   return 0;

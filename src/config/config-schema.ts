@@ -31,6 +31,16 @@ const jwsAlgorithm = z.string().superRefine((alg, ctx) => {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not a supported JWS algorithm; use one of ${JWS_ALGORITHMS.join(', ')}` });
   }
 });
+/** One API key (auth.apiKeys.keys, or an entry of auth.apiKeys.keysFile). */
+export const apiKeyEntry = z
+  .object({
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits), e.g. from `printf %s KEY | sha256sum`'),
+    principal: z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII'),
+    scopes: z.array(z.string().regex(/^[\x21-\x7e]+$/, 'must be a scope without spaces')).default([]),
+    /** Roles the key's holder has (the proto's `auth.roles` asks for one of them). */
+    roles: z.array(z.string().regex(/^[\x21-\x7e]+$/, 'must be a role without spaces')).default([]),
+  })
+  .strict();
 const metadataName = z.string().regex(/^[a-z0-9_.-]+$/, 'must be a lower-case gRPC metadata name, e.g. "x-user-id"');
 /** An IP address or CIDR range (ipFilter, server.trustedProxies). */
 const ipRange = z.string().superRefine((text, ctx) => {
@@ -229,13 +239,29 @@ export const configSchema = z
     /** Authentication and authorization (src/policy/authenticate.ts); absent: every route is public. */
     auth: z
       .object({
-        /** JWT bearer tokens (`Authorization: Bearer …`), verified with an HS256 secret and/or a local JWKS file. */
+        /** JWT bearer tokens (`Authorization: Bearer …`), verified with an HS256 secret and/or a JWKS (local file or URL). */
         jwt: z
           .object({
             /** Shared secret for HS256/384/512 tokens (at least 32 characters). */
             secret: z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional(),
             /** A local JWKS file (`{"keys": […]}`) with the public keys for RS/PS/ES/EdDSA tokens. */
             jwksFile: z.string().min(1).optional(),
+            /**
+             * The identity provider's JWKS URL (http or https), instead of jwksFile. Fetched at startup
+             * (the gateway starts even if it is down), cached, refreshed after jwksMaxAge; a failed
+             * refresh keeps the last good keys. Tokens meet 503 only while no keys were ever fetched.
+             */
+            jwksUrl: z
+              .string()
+              .url('must be an absolute http(s) URL, e.g. "https://idp.example.com/.well-known/jwks.json"')
+              .refine((url) => /^https?:\/\//i.test(url), 'must be an http:// or https:// URL')
+              .optional(),
+            /** How long fetched keys count as fresh; the first token after that triggers a background refresh. */
+            jwksMaxAge: duration.default('10m'),
+            /** Least time between two fetches, so tokens with unknown `kid`s cannot make the gateway hammer the IdP. */
+            jwksCooldown: duration.default('30s'),
+            /** Bound on one JWKS fetch. */
+            jwksFetchTimeout: duration.default('5s'),
             /** Required `iss`. */
             issuer: z.string().min(1).optional(),
             /** Accepted `aud` (one of them must be in the token). */
@@ -248,47 +274,61 @@ export const configSchema = z
             subjectClaim: z.string().min(1).default('sub'),
             /** Claim holding the scopes: a space-separated string or an array of strings. */
             scopesClaim: z.string().min(1).default('scope'),
+            /** Claim holding the roles (checked against the proto's `auth.roles`): a space-separated string or an array of strings. */
+            rolesClaim: z.string().min(1).default('roles'),
           })
           .strict()
           .superRefine((jwt, ctx) => {
-            if (jwt.secret === undefined && jwt.jwksFile === undefined) {
-              ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs a key: set secret (HS256) or jwksFile' });
+            if (jwt.secret === undefined && jwt.jwksFile === undefined && jwt.jwksUrl === undefined) {
+              ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs a key: set secret (HS256), jwksFile or jwksUrl' });
             }
+            if (jwt.jwksFile !== undefined && jwt.jwksUrl !== undefined) {
+              ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['jwksUrl'], message: 'is set together with jwksFile; keep one key set (the URL, or the file)' });
+            }
+            const publicKeys = jwt.jwksFile !== undefined || jwt.jwksUrl !== undefined;
             jwt.algorithms?.forEach((alg, i) => {
               const symmetric = alg.startsWith('HS');
-              if (symmetric ? jwt.secret === undefined : jwt.jwksFile === undefined) {
+              if (symmetric ? jwt.secret === undefined : !publicKeys) {
                 ctx.addIssue({
                   code: z.ZodIssueCode.custom,
                   path: ['algorithms', i],
-                  message: `is "${alg}", which needs ${symmetric ? 'a secret' : 'a jwksFile'} that is not configured`,
+                  message: `is "${alg}", which needs ${symmetric ? 'a secret' : 'a jwksFile or jwksUrl'} that is not configured`,
                 });
               }
             });
           })
           .optional(),
-        /** API keys, stored as the hex SHA-256 of the key. */
+        /** API keys, stored as the hex SHA-256 of the key, inline and/or in a file. */
         apiKeys: z
           .object({
             header: headerName.default('x-api-key'),
-            keys: z
-              .array(
-                z
-                  .object({
-                    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits), e.g. from `printf %s KEY | sha256sum`'),
-                    principal: z.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII'),
-                    scopes: z.array(z.string().regex(/^[\x21-\x7e]+$/, 'must be a scope without spaces')).default([]),
-                  })
-                  .strict(),
-              )
-              .min(1),
+            /**
+             * Also accept the key as this query parameter (e.g. "api_key"), for clients that cannot
+             * set headers. The gateway removes it before query binding, so no request field may have
+             * this name; it is never logged. Off when unset.
+             */
+            query: z.string().regex(/^[A-Za-z0-9_.~-]+$/, 'must be a plain query parameter name, e.g. "api_key"').optional(),
+            keys: z.array(apiKeyEntry).default([]),
+            /** A YAML or JSON file with a list of entries shaped like `keys` (read at startup). */
+            keysFile: z.string().min(1).optional(),
           })
           .strict()
+          .superRefine((apiKeys, ctx) => {
+            if (apiKeys.keys.length === 0 && apiKeys.keysFile === undefined) {
+              ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['keys'], message: 'is empty and no keysFile is set; list at least one key, or set keysFile' });
+            }
+          })
           .optional(),
+        /**
+         * Forward the verified `Authorization` header to the backend as metadata `authorization`
+         * (JWT requests only). Off: the backend never sees a token, only the identity metadata.
+         */
+        forwardToken: z.boolean().default(false),
         /** For routes whose protos set no `auth`: `public` (anyone) or `authenticated` (any valid credential). */
         defaultPolicy: z.enum(['public', 'authenticated']).default('public'),
         /** Metadata names the verified identity is sent under; the same names from clients are always dropped. */
         identityHeaders: z
-          .object({ subject: metadataName.default('x-user-id'), scopes: metadataName.default('x-user-scopes') })
+          .object({ subject: metadataName.default('x-user-id'), scopes: metadataName.default('x-user-scopes'), roles: metadataName.default('x-user-roles') })
           .strict()
           .default({}),
       })

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import type { ZodIssue } from 'zod';
+import type { ZodIssue, ZodType, ZodTypeDef } from 'zod';
 import { configSchema, type GatewayConfig } from './config-schema.js';
 
 /** A bad config file: every problem, each with its location and the key it concerns. */
@@ -27,6 +27,20 @@ export function loadConfigFile(file: string): GatewayConfig {
 
 /** Validates config text (exported for tests). */
 export function parseConfigText(text: string, file: string): GatewayConfig {
+  const config = parseYamlWith(text, file, configSchema, {});
+  const base = path.dirname(path.resolve(file));
+  config.protos.paths = config.protos.paths.map((p) => path.resolve(base, p));
+  if (config.protos.generated !== undefined) config.protos.generated = path.resolve(base, config.protos.generated);
+  if (config.auth?.jwt?.jwksFile !== undefined) config.auth.jwt.jwksFile = path.resolve(base, config.auth.jwt.jwksFile);
+  if (config.auth?.apiKeys?.keysFile !== undefined) config.auth.apiKeys.keysFile = path.resolve(base, config.auth.apiKeys.keysFile);
+  return deepFreeze(config);
+}
+
+/**
+ * Parses YAML (or JSON, which is YAML) and validates it against `schema`; a ConfigError lists
+ * every problem with `file:line:col`. Also used for files the config points at (API keys).
+ */
+export function parseYamlWith<T>(text: string, file: string, schema: ZodType<T, ZodTypeDef, unknown>, empty: unknown): T {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -37,15 +51,11 @@ export function parseConfigText(text: string, file: string): GatewayConfig {
       }),
     );
   }
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  const parsed = schema.safeParse(doc.toJS() ?? empty);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, doc, lineCounter, file)));
   }
-  const config = parsed.data;
-  const base = path.dirname(path.resolve(file));
-  config.protos.paths = config.protos.paths.map((p) => path.resolve(base, p));
-  if (config.protos.generated !== undefined) config.protos.generated = path.resolve(base, config.protos.generated);
-  return deepFreeze(config);
+  return parsed.data;
 }
 
 function describeIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string): string {

@@ -1,8 +1,12 @@
-// API keys (config key `auth.apiKeys`): the config stores only the SHA-256 of each key; a
-// presented key is hashed and compared with every stored hash in constant time, so neither the
-// keys nor which one nearly matched leak through timing.
+// API keys (config key `auth.apiKeys`): the config (inline `keys`, and/or the `keysFile` it
+// points at) stores only the SHA-256 of each key; a presented key is hashed and compared with
+// every stored hash in constant time, so neither the keys nor which one nearly matched leak
+// through timing.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { GatewayConfig } from '../config/config-schema.js';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { apiKeyEntry, type GatewayConfig } from '../config/config-schema.js';
+import { parseYamlWith } from '../config/load-config.js';
 import type { CredentialResult, Identity } from './auth-jwt.js';
 
 /** The `auth.apiKeys` config section, as validated by the config schema. */
@@ -10,11 +14,16 @@ export type ApiKeyConfig = NonNullable<NonNullable<GatewayConfig['auth']>['apiKe
 
 export type ApiKeyVerifier = (presented: string) => CredentialResult;
 
-/** Decodes the stored hashes once, at startup. */
+type ApiKeyEntry = z.infer<typeof apiKeyEntry>;
+
+const keysFileSchema = z.array(apiKeyEntry, { invalid_type_error: 'must be a list of keys: [{ sha256, principal, scopes, roles }]' });
+
+/** Reads the keys file and decodes the stored hashes once, at startup; throws naming the file and entry. */
 export function createApiKeyVerifier(config: ApiKeyConfig): ApiKeyVerifier {
-  const keys = config.keys.map((key) => ({
+  const entries: ApiKeyEntry[] = [...config.keys, ...(config.keysFile === undefined ? [] : readKeysFile(config.keysFile))];
+  const keys = entries.map((key) => ({
     digest: Buffer.from(key.sha256, 'hex'),
-    identity: { subject: key.principal, scopes: [...key.scopes] } satisfies Identity,
+    identity: { subject: key.principal, scopes: [...key.scopes], roles: [...key.roles] } satisfies Identity,
   }));
   return (presented) => {
     const digest = createHash('sha256').update(presented, 'utf8').digest();
@@ -23,4 +32,58 @@ export function createApiKeyVerifier(config: ApiKeyConfig): ApiKeyVerifier {
     for (const key of keys) if (timingSafeEqual(digest, key.digest) && found === undefined) found = key.identity;
     return found === undefined ? { ok: false, problem: 'the API key is not valid' } : { ok: true, identity: found };
   };
+}
+
+/** `auth.apiKeys.keysFile`: YAML or JSON, a list of entries shaped like `auth.apiKeys.keys`. */
+function readKeysFile(file: string): ApiKeyEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`auth.apiKeys.keysFile: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const entries = parseYamlWith(text, file, keysFileSchema, []);
+  if (entries.length === 0) throw new Error(`${file}:1:1: auth.apiKeys.keysFile holds no keys (list at least one { sha256, principal })`);
+  return entries;
+}
+
+/** A query with the API-key parameter taken out, and its (first) value. */
+export interface TakenQueryKey {
+  readonly query: string;
+  readonly key: string | undefined;
+}
+
+/**
+ * Takes the `auth.apiKeys.query` parameter out of a raw query string, so query binding never
+ * sees it (it names no request field) and nothing downstream can log it. Names are compared
+ * decoded (`api%5Fkey` is `api_key`); the value is decoded as query values are (`+` is a space).
+ */
+export function takeQueryKey(query: string, name: string): TakenQueryKey {
+  if (!query.includes(name) && !query.includes('%')) return { query, key: undefined };
+  let key: string | undefined;
+  let kept = '';
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    const pair = query.slice(start, end);
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    if (rawName === name || (rawName.includes('%') && decodeQueryPart(rawName) === name)) {
+      if (key === undefined) key = eq < 0 ? '' : decodeQueryPart(pair.slice(eq + 1));
+    } else if (pair !== '') {
+      kept = kept === '' ? pair : `${kept}&${pair}`;
+    }
+    start = end + 1;
+  }
+  return { query: kept, key };
+}
+
+function decodeQueryPart(text: string): string {
+  const spaced = text.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced; // malformed escapes: compared as written, so a bad key just fails to match
+  }
 }

@@ -1,11 +1,13 @@
 // JWT bearer tokens (config key `auth.jwt`): verified with jose against an HS256 secret and/or
-// the public keys of a local JWKS file, with an algorithm allowlist (never "none"), `iss`,
-// `aud`, `exp` (required) and `nbf` checked with the configured clock skew. Keys and options are
-// built once; a verification returns a result, and its problem text is safe to show a client
-// (it never holds the token). JWKS URLs (fetch, cache, refresh) are not supported yet.
+// the public keys of a JWKS (a local file, or the IdP's URL via remote-jwks.ts), with an
+// algorithm allowlist (never "none"), `iss`, `aud`, `exp` (required) and `nbf` checked with the
+// configured clock skew. Keys and options are built once; a verification returns a result, and
+// its problem text is safe to show a client (it never holds the token).
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { GatewayConfig } from '../config/config-schema.js';
+import { parseDurationMs } from '../config/duration.js';
+import { createRemoteJwks, KeySourceUnavailable, type RemoteJwks } from './remote-jwks.js';
 
 /** The `auth.jwt` config section, as validated by the config schema. */
 export type JwtConfig = NonNullable<NonNullable<GatewayConfig['auth']>['jwt']>;
@@ -14,24 +16,40 @@ export type JwtConfig = NonNullable<NonNullable<GatewayConfig['auth']>['jwt']>;
 export interface Identity {
   readonly subject: string;
   readonly scopes: readonly string[];
+  readonly roles: readonly string[];
 }
 
-/** A verification's outcome; `problem` says what is wrong in words a client may read. */
-export type CredentialResult = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly problem: string };
+/**
+ * A verification's outcome; `problem` says what is wrong in words a client may read.
+ * `retryAfterSeconds` marks a failure of the gateway (no signing keys yet), not of the token.
+ */
+export type CredentialResult =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly problem: string; readonly retryAfterSeconds?: number };
 
 export type JwtVerifier = (token: string) => Promise<CredentialResult>;
+
+/** What the JWKS URL's refresher reports (for the log). */
+export interface JwksEvents {
+  readonly onRefreshError: (url: string, error: Error, keptKeys: boolean) => void;
+  readonly onRefreshed?: (url: string, keyCount: number) => void;
+}
 
 const PRINTABLE = /^[\x20-\x7e]+$/;
 
 /** The default allowlist: what the configured keys can verify. */
 export function defaultAlgorithms(config: JwtConfig): string[] {
-  return [...(config.jwksFile === undefined ? [] : ['RS256', 'ES256']), ...(config.secret === undefined ? [] : ['HS256'])];
+  const publicKeys = config.jwksFile !== undefined || config.jwksUrl !== undefined;
+  return [...(publicKeys ? ['RS256', 'ES256'] : []), ...(config.secret === undefined ? [] : ['HS256'])];
 }
 
-/** Builds the verifier once, at startup; throws (naming the key) when the JWKS file is unusable. */
-export function createJwtVerifier(config: JwtConfig): JwtVerifier {
+/**
+ * Builds the verifier once, at startup; throws (naming the key) when the JWKS file is unusable.
+ * A JWKS URL is fetched in the background: an unreachable IdP does not stop the gateway.
+ */
+export function createJwtVerifier(config: JwtConfig, events?: JwksEvents): JwtVerifier {
   const secret = config.secret === undefined ? undefined : new TextEncoder().encode(config.secret);
-  const jwks = config.jwksFile === undefined ? undefined : createLocalJWKSet(readJwksFile(config.jwksFile));
+  const jwks = config.jwksFile !== undefined ? createLocalJWKSet(readJwksFile(config.jwksFile)) : remoteKeys(config, events)?.getKey;
   const getKey: JWTVerifyGetKey = async (header, token) => {
     // The algorithm allowlist is checked before the key is looked up, so only listed algs get here.
     if (header.alg?.startsWith('HS') === true) {
@@ -53,10 +71,24 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier {
     try {
       ({ payload } = await jwtVerify(token, getKey, options));
     } catch (error) {
+      if (error instanceof KeySourceUnavailable) return { ok: false, problem: error.message, retryAfterSeconds: error.retryAfterSeconds };
       return { ok: false, problem: describeJoseError(error) };
     }
     return identityOf(payload, config);
   };
+}
+
+function remoteKeys(config: JwtConfig, events: JwksEvents | undefined): RemoteJwks | undefined {
+  const url = config.jwksUrl;
+  if (url === undefined) return undefined;
+  return createRemoteJwks({
+    url,
+    maxAgeMs: parseDurationMs(config.jwksMaxAge)!,
+    cooldownMs: parseDurationMs(config.jwksCooldown)!,
+    timeoutMs: parseDurationMs(config.jwksFetchTimeout)!,
+    onRefreshError: (error, keptKeys) => events?.onRefreshError(url, error, keptKeys),
+    onRefreshed: (keyCount) => events?.onRefreshed?.(url, keyCount),
+  });
 }
 
 function readJwksFile(file: string): JSONWebKeySet {
@@ -77,17 +109,26 @@ function identityOf(payload: JWTPayload, config: JwtConfig): CredentialResult {
   if (typeof subject !== 'string' || !PRINTABLE.test(subject)) {
     return { ok: false, problem: `the token has no usable "${config.subjectClaim}" claim (a printable ASCII string)` };
   }
-  const raw = payload[config.scopesClaim];
-  let scopes: string[];
-  if (raw === undefined) scopes = [];
-  else if (typeof raw === 'string') scopes = raw.split(' ').filter((scope) => scope !== '');
-  else if (Array.isArray(raw) && raw.every((scope) => typeof scope === 'string')) scopes = raw as string[];
-  else return { ok: false, problem: `the token's "${config.scopesClaim}" claim is neither a space-separated string nor an array of strings` };
-  // Scopes travel upstream as gRPC metadata (x-user-scopes), which carries printable ASCII only.
-  if (!scopes.every((scope) => scope.length > 0 && PRINTABLE.test(scope) && !scope.includes(' '))) {
-    return { ok: false, problem: `the token's "${config.scopesClaim}" claim holds a scope that is not printable ASCII without spaces` };
+  const scopes = wordList(payload, config.scopesClaim, 'scope');
+  if (typeof scopes === 'string') return { ok: false, problem: scopes };
+  const roles = wordList(payload, config.rolesClaim, 'role');
+  if (typeof roles === 'string') return { ok: false, problem: roles };
+  return { ok: true, identity: { subject, scopes, roles } };
+}
+
+/** A claim holding a space-separated string or an array of strings (absent: none); a string is the problem. */
+function wordList(payload: JWTPayload, claim: string, what: string): string[] | string {
+  const raw = payload[claim];
+  let words: string[];
+  if (raw === undefined) words = [];
+  else if (typeof raw === 'string') words = raw.split(' ').filter((word) => word !== '');
+  else if (Array.isArray(raw) && raw.every((word) => typeof word === 'string')) words = raw as string[];
+  else return `the token's "${claim}" claim is neither a space-separated string nor an array of strings`;
+  // They travel upstream as gRPC metadata (x-user-scopes, x-user-roles), which carries printable ASCII only.
+  if (!words.every((word) => word.length > 0 && PRINTABLE.test(word) && !word.includes(' '))) {
+    return `the token's "${claim}" claim holds a ${what} that is not printable ASCII without spaces`;
   }
-  return { ok: true, identity: { subject, scopes } };
+  return words;
 }
 
 /** jose's error codes, in words; anything else is not a token problem and is rethrown. */

@@ -1,26 +1,39 @@
 // Authentication and authorization (config key `auth`, per route `(protogate.v1.policy).auth`):
-// composes the JWT and API-key schemes, decides once per route whether it needs a credential
-// and which scopes, and turns the verified identity into the metadata the backend receives.
-// Without `auth` in the config no guard exists and the pipeline's check costs one branch.
-// Order: a `Authorization: Bearer` token when jwt is configured, else the API-key header.
+// composes the JWT and API-key schemes, decides once per route whether it needs a credential,
+// which schemes it accepts, which scopes and roles, and turns the verified identity into the
+// metadata the backend receives. Without `auth` in the config no guard exists and the
+// pipeline's check costs one branch.
+// Order: an `Authorization: Bearer` token when the route accepts jwt, else the API key (header,
+// then the query parameter when configured).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { Code } from '../errors/codes.js';
 import { gatewayError, type GatewayError } from '../errors/gateway-error.js';
-import type { GatewayModel, RouteSpec } from '../gateway-model.js';
+import { AUTH_SCHEMES, type GatewayModel, type RouteSpec } from '../gateway-model.js';
 import { createApiKeyVerifier } from './auth-api-key.js';
-import { createJwtVerifier, type CredentialResult } from './auth-jwt.js';
+import { createJwtVerifier, type CredentialResult, type JwksEvents } from './auth-jwt.js';
 
 /** The `auth` config section, as validated by the config schema. */
 export type AuthConfig = NonNullable<GatewayConfig['auth']>;
 
+/** A scheme name as the proto's `auth.schemes` writes it. */
+export type SchemeName = (typeof AUTH_SCHEMES)[number];
+
 /** What a route's guard answers: identity metadata for the backend, or the error to send. */
 export type GuardResult =
-  | { readonly ok: true; readonly metadata: ReadonlyArray<readonly [string, string]> }
+  | {
+      readonly ok: true;
+      readonly metadata: ReadonlyArray<readonly [string, string]>;
+      /** The verified principal; rate limits count per it. */
+      readonly subject: string;
+    }
   | { readonly ok: false; readonly error: GatewayError };
 
-/** Checks one request against one route's requirements. */
-export type RouteGuard = (headers: IncomingHttpHeaders) => Promise<GuardResult>;
+/**
+ * Checks one request against one route's requirements. `queryKey` is the API key the pipeline
+ * took out of the query (auth.apiKeys.query), if any.
+ */
+export type RouteGuard = (headers: IncomingHttpHeaders, queryKey?: string) => Promise<GuardResult>;
 
 /** The compiled `auth` config. */
 export interface AuthGate {
@@ -28,79 +41,147 @@ export interface AuthGate {
   guardFor(spec: RouteSpec): RouteGuard | undefined;
   /** Metadata names the gateway sets, to drop from client input. */
   readonly identityNames: readonly string[];
+  /** The query parameter that may carry an API key; the pipeline removes it from every query. */
+  readonly apiKeyQuery: string | undefined;
+}
+
+/** What the gate reports (for the log); nothing is required. */
+export interface AuthEvents {
+  readonly jwks?: JwksEvents;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
-/** Builds the schemes once, at startup (reads the JWKS file). */
-export function createAuthGate(config: AuthConfig): AuthGate {
-  const jwt = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt);
+type Verified = Extract<CredentialResult, { ok: true }> & { readonly scheme: SchemeName };
+
+/** Builds the schemes once, at startup (reads the JWKS and keys files, starts the JWKS fetch). */
+export function createAuthGate(config: AuthConfig, events: AuthEvents = {}): AuthGate {
+  const jwt = config.jwt === undefined ? undefined : createJwtVerifier(config.jwt, events.jwks);
   const apiKey = config.apiKeys === undefined ? undefined : createApiKeyVerifier(config.apiKeys);
   const apiKeyHeader = config.apiKeys?.header.toLowerCase();
-  const { subject: subjectName, scopes: scopesName } = config.identityHeaders;
-  const challenges = [
-    ...(jwt === undefined ? [] : ['Bearer realm="protogate"']),
-    ...(apiKeyHeader === undefined ? [] : [`ApiKey realm="protogate", header="${apiKeyHeader}"`]),
-  ];
-  const challenge = challenges.join(', ');
-  const asked = [...(jwt === undefined ? [] : ['an Authorization: Bearer token']), ...(apiKeyHeader === undefined ? [] : [`an API key in the ${apiKeyHeader} header`])].join(' or ');
+  const apiKeyQuery = config.apiKeys?.query;
+  const { subject: subjectName, scopes: scopesName, roles: rolesName } = config.identityHeaders;
+  const configured = configuredSchemes(config);
+  const challengeOf: Record<SchemeName, string> = {
+    jwt: 'Bearer realm="protogate"',
+    'api-key': `ApiKey realm="protogate", header="${apiKeyHeader}"${apiKeyQuery === undefined ? '' : `, query="${apiKeyQuery}"`}`,
+  };
+  const askedOf: Record<SchemeName, string> = {
+    jwt: 'an Authorization: Bearer token',
+    'api-key': `an API key in the ${apiKeyHeader} header${apiKeyQuery === undefined ? '' : ` or the ${apiKeyQuery} query parameter`}`,
+  };
 
-  const unauthenticated = (reason: 'PG_UNAUTHENTICATED' | 'PG_INVALID_TOKEN' | 'PG_INVALID_API_KEY', message: string, header: string): GuardResult => ({
-    ok: false,
-    error: gatewayError(Code.UNAUTHENTICATED, reason, message, { headers: { 'www-authenticate': header } }),
-  });
-  const invalidToken = (problem: string, error = 'invalid_token'): GuardResult =>
-    unauthenticated('PG_INVALID_TOKEN', `invalid bearer token: ${problem}`, [`Bearer realm="protogate", error="${error}", error_description="${problem}"`, ...challenges.slice(1)].join(', '));
+  /** Everything about a route's credentials that does not depend on the request. */
+  function routeGuard(spec: RouteSpec, accepted: readonly SchemeName[], required: { scopes: readonly string[]; roles: readonly string[] }): RouteGuard {
+    const acceptsJwt = jwt !== undefined && accepted.includes('jwt');
+    const acceptsKey = apiKey !== undefined && accepted.includes('api-key');
+    const challenges = accepted.map((scheme) => challengeOf[scheme]);
+    const challenge = challenges.join(', ');
+    const asked = accepted.map((scheme) => askedOf[scheme]).join(' or ');
+    const otherKeyChallenges = challenges.filter((c) => c !== challengeOf.jwt);
+    const rpc = `${spec.service}/${spec.method}`;
 
-  async function authenticate(headers: IncomingHttpHeaders): Promise<CredentialResult | GuardResult> {
-    const authorization = headers.authorization;
-    if (jwt !== undefined && authorization !== undefined) {
-      const bearer = BEARER.exec(authorization);
-      if (bearer === null) return invalidToken('the Authorization header is not "Bearer <token>"', 'invalid_request');
-      return jwt(bearer[1]!);
-    }
-    if (apiKey !== undefined) {
-      const presented = headers[apiKeyHeader!];
-      if (presented !== undefined) {
-        const result = apiKey(Array.isArray(presented) ? presented.join(',') : presented);
-        return result.ok ? result : unauthenticated('PG_INVALID_API_KEY', `invalid API key: ${result.problem}`, challenge);
+    const unauthenticated = (reason: 'PG_UNAUTHENTICATED' | 'PG_INVALID_TOKEN' | 'PG_INVALID_API_KEY' | 'PG_SCHEME_NOT_ACCEPTED', message: string, header = challenge): GuardResult => ({
+      ok: false,
+      error: gatewayError(Code.UNAUTHENTICATED, reason, message, { headers: { 'www-authenticate': header } }),
+    });
+    const invalidToken = (problem: string, error = 'invalid_token'): GuardResult =>
+      unauthenticated('PG_INVALID_TOKEN', `invalid bearer token: ${problem}`, [`Bearer realm="protogate", error="${error}", error_description="${problem}"`, ...otherKeyChallenges].join(', '));
+
+    async function authenticate(headers: IncomingHttpHeaders, queryKey: string | undefined): Promise<Verified | GuardResult> {
+      const authorization = jwt === undefined ? undefined : headers.authorization;
+      if (acceptsJwt && authorization !== undefined) {
+        const bearer = BEARER.exec(authorization);
+        if (bearer === null) return invalidToken('the Authorization header is not "Bearer <token>"', 'invalid_request');
+        const result = await jwt(bearer[1]!);
+        if (result.ok) return { ...result, scheme: 'jwt' };
+        if (result.retryAfterSeconds === undefined) return invalidToken(result.problem);
+        // No signing keys yet (the IdP was never reachable): the gateway's failure, not the token's.
+        return {
+          ok: false,
+          error: gatewayError(Code.UNAVAILABLE, 'PG_AUTH_UNAVAILABLE', `cannot verify bearer tokens right now: ${result.problem}; retry later`, {
+            headers: { 'retry-after': String(result.retryAfterSeconds) },
+          }),
+        };
       }
+      const headerKey = apiKeyHeader === undefined ? undefined : headers[apiKeyHeader];
+      const presentedKey = headerKey === undefined ? queryKey : Array.isArray(headerKey) ? headerKey.join(',') : headerKey;
+      if (acceptsKey && presentedKey !== undefined) {
+        const result = apiKey(presentedKey);
+        return result.ok ? { ...result, scheme: 'api-key' } : unauthenticated('PG_INVALID_API_KEY', `invalid API key: ${result.problem}`);
+      }
+      const sent = authorization !== undefined ? 'a bearer token' : presentedKey !== undefined ? 'an API key' : undefined;
+      if (sent !== undefined) {
+        return unauthenticated('PG_SCHEME_NOT_ACCEPTED', `${rpc} does not accept ${sent}; it accepts only ${accepted.join(', ')}: send ${asked}`);
+      }
+      return unauthenticated('PG_UNAUTHENTICATED', `this method requires authentication: send ${asked}`);
     }
-    return unauthenticated('PG_UNAUTHENTICATED', `this method requires authentication: send ${asked}`, challenge);
+
+    return async (headers, queryKey) => {
+      const result = await authenticate(headers, queryKey);
+      if (!('identity' in result)) return result;
+      const { subject, scopes, roles } = result.identity;
+      for (const scope of required.scopes) {
+        if (!scopes.includes(scope)) {
+          const headersOut: Record<string, string> =
+            result.scheme === 'jwt' ? { 'www-authenticate': `Bearer realm="protogate", error="insufficient_scope", scope="${required.scopes.join(' ')}"` } : {};
+          return {
+            ok: false,
+            error: gatewayError(Code.PERMISSION_DENIED, 'PG_MISSING_SCOPE', `the credential lacks the scope "${scope}" that ${rpc} requires`, { headers: headersOut }),
+          };
+        }
+      }
+      if (required.roles.length > 0 && !required.roles.some((role) => roles.includes(role))) {
+        const wanted = required.roles.map((role) => `"${role}"`).join(', ');
+        return {
+          ok: false,
+          error: gatewayError(Code.PERMISSION_DENIED, 'PG_MISSING_ROLE', `${rpc} requires one of the roles ${wanted}, and the credential holds none of them`),
+        };
+      }
+      const metadata: Array<readonly [string, string]> = [
+        [subjectName, subject],
+        [scopesName, scopes.join(' ')],
+        [rolesName, roles.join(' ')],
+      ];
+      // Only the header that was just verified, and only when the operator asked for it.
+      if (config.forwardToken && result.scheme === 'jwt') metadata.push(['authorization', headers.authorization!]);
+      return { ok: true, metadata, subject };
+    };
   }
 
   return {
-    identityNames: [subjectName, scopesName],
+    // `authorization` is consumed here: a client's never reaches a backend unless verified and forwardToken is on
+    identityNames: [subjectName, scopesName, rolesName, 'authorization'],
+    apiKeyQuery,
     guardFor(spec) {
       const policy = spec.auth ?? (config.defaultPolicy === 'authenticated' ? { public: false, scopes: [] } : undefined);
       if (policy === undefined || policy.public) return undefined;
-      const required = policy.scopes;
-      const usesBearer = jwt !== undefined;
-      return async (headers) => {
-        const result = await authenticate(headers);
-        if (!('identity' in result)) {
-          // a token problem from the verifier, or an error already made
-          return 'problem' in result ? invalidToken(result.problem) : result;
-        }
-        const { subject, scopes } = result.identity;
-        for (const scope of required) {
-          if (!scopes.includes(scope)) {
-            const headersOut: Record<string, string> = usesBearer && headers.authorization !== undefined
-              ? { 'www-authenticate': `Bearer realm="protogate", error="insufficient_scope", scope="${required.join(' ')}"` }
-              : {};
-            return {
-              ok: false,
-              error: gatewayError(Code.PERMISSION_DENIED, 'PG_MISSING_SCOPE', `the credential lacks the scope "${scope}" that ${spec.service}/${spec.method} requires`, { headers: headersOut }),
-            };
-          }
-        }
-        return { ok: true, metadata: [[subjectName, subject], [scopesName, scopes.join(' ')]] };
-      };
+      const named = (policy.schemes ?? []) as readonly SchemeName[];
+      // startGateway refuses routes naming unconfigured schemes (unconfiguredSchemeRoutes), so this filter only orders them
+      const accepted = named.length === 0 ? configured : configured.filter((scheme) => named.includes(scheme));
+      return routeGuard(spec, accepted, { scopes: policy.scopes, roles: policy.roles ?? [] });
     },
   };
+}
+
+/** The schemes the config sets up, in the order credentials are looked for. */
+export function configuredSchemes(config: AuthConfig): SchemeName[] {
+  return [...(config.jwt === undefined ? [] : ['jwt' as const]), ...(config.apiKeys === undefined ? [] : ['api-key' as const])];
 }
 
 /** Routes whose protos require a credential; with no `auth` configured the gateway must not start. */
 export function routesNeedingAuth(model: GatewayModel): RouteSpec[] {
   return model.routes.filter((route) => route.auth !== undefined && !route.auth.public);
+}
+
+/** Routes whose proto `auth.schemes` names a scheme the config does not set up, with that scheme. */
+export function unconfiguredSchemeRoutes(model: GatewayModel, config: AuthConfig): Array<{ route: RouteSpec; scheme: string }> {
+  const configured: readonly string[] = configuredSchemes(config);
+  const found: Array<{ route: RouteSpec; scheme: string }> = [];
+  for (const route of model.routes) {
+    if (route.auth === undefined || route.auth.public) continue;
+    const scheme = route.auth.schemes?.find((name) => !configured.includes(name));
+    if (scheme !== undefined) found.push({ route, scheme });
+  }
+  return found;
 }

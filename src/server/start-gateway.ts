@@ -14,7 +14,7 @@ import type { GatewayModel } from '../gateway-model.js';
 import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
-import { createAuthGate, routesNeedingAuth, type AuthGate } from '../policy/authenticate.js';
+import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
 import { createIpFilter } from '../policy/ip-filter.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
@@ -86,20 +86,45 @@ export function checkUpstreamCoverage(model: GatewayModel, config: GatewayConfig
   }
 }
 
-/** The `auth` config compiled; refuses to serve routes whose protos require a credential when `auth` is absent. */
-function createAuth(model: GatewayModel, config: GatewayConfig): AuthGate | undefined {
+/**
+ * The protos' auth requirements fit the config: no route requires a credential when `auth` is
+ * absent, and no route's `auth.schemes` names a scheme the config does not set up.
+ */
+export function checkAuthPolicies(model: GatewayModel, config: GatewayConfig): void {
   if (config.auth === undefined) {
-    const guarded = routesNeedingAuth(model);
-    if (guarded.length > 0) {
-      const route = guarded[0]!;
+    const route = routesNeedingAuth(model)[0];
+    if (route !== undefined) {
       throw new StartupError(
         `${route.service}/${route.method} (${route.source.file}:${route.source.line}) requires authentication in its proto, but no \`auth\` is configured; add auth.jwt or auth.apiKeys to the config`,
       );
     }
-    return undefined;
+    return;
   }
+  const unconfigured = unconfiguredSchemeRoutes(model, config.auth)[0];
+  if (unconfigured !== undefined) {
+    const { route, scheme } = unconfigured;
+    const key = scheme === 'jwt' ? 'auth.jwt' : 'auth.apiKeys';
+    throw new StartupError(
+      `${route.service}/${route.method} (${route.source.file}:${route.source.line}) accepts the "${scheme}" scheme in its proto's auth.schemes, but the config has no ${key}; configure ${key}, or drop "${scheme}" from the proto`,
+    );
+  }
+}
+
+/** The `auth` config compiled (JWKS URL fetches and their failures are logged), after checkAuthPolicies. */
+function createAuth(model: GatewayModel, config: GatewayConfig, logger: Logger): AuthGate | undefined {
+  checkAuthPolicies(model, config);
+  if (config.auth === undefined) return undefined;
   try {
-    return createAuthGate(config.auth);
+    return createAuthGate(config.auth, {
+      jwks: {
+        onRefreshError: (url, error, keptKeys) =>
+          logger.warn(
+            { jwksUrl: url, err: error.message, keptKeys },
+            keptKeys ? 'JWKS refresh failed; still verifying tokens with the last keys fetched' : 'JWKS fetch failed; bearer tokens are answered 503 until it succeeds',
+          ),
+        onRefreshed: (url, keyCount) => logger.debug({ jwksUrl: url, keyCount }, 'JWKS fetched'),
+      },
+    });
   } catch (error) {
     throw new StartupError((error as Error).message);
   }
@@ -150,7 +175,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger.warn({ rpc: route.grpcPath }, 'streaming methods are not served yet; this route answers 501');
     }
   }
-  const auth = createAuth(model, config);
+  const auth = createAuth(model, config, logger);
   const serviceTimeoutsMs = new Map(Object.entries(config.timeouts.services).map(([service, text]) => [service, parseDurationMs(text)!]));
   const pipeline = createPipeline(model, {
     errorFormat: config.errors.format,

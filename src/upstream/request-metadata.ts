@@ -13,11 +13,15 @@ export interface MetadataPolicy {
   readonly protectedNames: ReadonlySet<string>;
 }
 
-/** The default policy: request id and trace context forwarded; identity names protected. */
+/**
+ * The default policy: request id and trace context forwarded; identity names protected. With
+ * `auth` configured its names come in `protectedNames`, `authorization` among them: a client's
+ * token then never reaches a backend (auth.forwardToken sends the verified one instead).
+ */
 export function createMetadataPolicy(extraHeaders: readonly string[] = [], protectedNames: readonly string[] = []): MetadataPolicy {
   return {
     forwardHeaders: new Set(['x-request-id', 'traceparent', 'tracestate', ...extraHeaders.map((h) => h.toLowerCase())]),
-    protectedNames: new Set(['x-user-id', 'x-user-scopes', ...protectedNames.map((h) => h.toLowerCase())]),
+    protectedNames: new Set(['x-user-id', 'x-user-scopes', 'x-user-roles', ...protectedNames.map((h) => h.toLowerCase())]),
   };
 }
 

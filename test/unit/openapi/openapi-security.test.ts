@@ -68,6 +68,18 @@ describe('OpenAPI security for the secure test proto', () => {
     }
   });
 
+  it('lists only the schemes a method accepts (auth.schemes)', () => {
+    const doc = secure();
+    assert.deepEqual(byMethod(doc, 'RobotRead')['security'], [{ apiKeyAuth: [] }]);
+    assert.deepEqual(byMethod(doc, 'PersonRead')['security'], [{ bearerAuth: ['notes.read'] }]);
+  });
+
+  it('says which roles a method accepts', () => {
+    const op = byMethod(secure(), 'Shelve');
+    assert.match(op['description'], /one of the roles `librarian`, `admin` \(403 otherwise\)/);
+    assert.deepEqual(op['security'], [{ bearerAuth: [] }, { apiKeyAuth: [] }]);
+  });
+
   it('is deterministic', () => {
     assert.equal(JSON.stringify(secure()), JSON.stringify(secure()));
   });

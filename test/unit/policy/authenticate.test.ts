@@ -95,6 +95,7 @@ describe('JWT bearer tokens', () => {
         assert.ok(result.ok, result.ok ? '' : result.error.message);
         assert.equal(result.metadata[0]![0], 'x-user-id');
         assert.equal(result.metadata[1]![0], 'x-user-scopes');
+        assert.equal(result.metadata[2]![0], 'x-user-roles');
         return;
       }
       assert.ok(!result.ok);
@@ -112,7 +113,7 @@ describe('JWT bearer tokens', () => {
   it('forwards the subject and the scopes', async () => {
     const result = await check({ authorization: `Bearer ${await sign({ sub: 'bob', scope: 'notes.write x' })}` });
     assert.ok(result.ok);
-    assert.deepEqual(result.metadata, [['x-user-id', 'bob'], ['x-user-scopes', 'notes.write x']]);
+    assert.deepEqual(result.metadata, [['x-user-id', 'bob'], ['x-user-scopes', 'notes.write x'], ['x-user-roles', '']]);
   });
 
   it('rejects a token whose scopes metadata could not carry (non-ASCII), as 401 not 500', async () => {
@@ -124,11 +125,11 @@ describe('JWT bearer tokens', () => {
 
   it('uses the configured claims and identity names', async () => {
     const base = authConfig();
-    const config = { ...base, jwt: { ...base.jwt!, subjectClaim: 'uid', scopesClaim: 'scp' }, identityHeaders: { subject: 'x-principal', scopes: 'x-perms' } };
+    const config = { ...base, jwt: { ...base.jwt!, subjectClaim: 'uid', scopesClaim: 'scp' }, identityHeaders: { subject: 'x-principal', scopes: 'x-perms', roles: 'x-groups' } };
     const result = await check({ authorization: `Bearer ${await sign({ uid: 'carol', scp: ['notes.write'] })}` }, needsWrite, config);
     assert.ok(result.ok);
-    assert.deepEqual(result.metadata, [['x-principal', 'carol'], ['x-perms', 'notes.write']]);
-    assert.deepEqual(createAuthGate(config).identityNames, ['x-principal', 'x-perms']);
+    assert.deepEqual(result.metadata, [['x-principal', 'carol'], ['x-perms', 'notes.write'], ['x-groups', '']]);
+    assert.deepEqual(createAuthGate(config).identityNames, ['x-principal', 'x-perms', 'x-groups', 'authorization']);
   });
 
   it('a non-Bearer Authorization header is an invalid request', async () => {
@@ -151,7 +152,7 @@ describe('API keys', () => {
   it('a good key authenticates as its principal with its scopes', async () => {
     const result = await check({ 'x-api-key': 'good-key' }, route({ public: false, scopes: ['notes.read'] }));
     assert.ok(result.ok);
-    assert.deepEqual(result.metadata, [['x-user-id', 'robot'], ['x-user-scopes', 'notes.read']]);
+    assert.deepEqual(result.metadata, [['x-user-id', 'robot'], ['x-user-scopes', 'notes.read'], ['x-user-roles', '']]);
   });
   it('a bad key is 401 PG_INVALID_API_KEY', async () => {
     const result = await check({ 'x-api-key': 'bad-key' });
@@ -195,7 +196,7 @@ describe('auth config', () => {
     assert.match(issues({ jwt: { secret: SECRET, algorithms: ['none'] } }).join('\n'), /auth\.jwt\.algorithms\.0: is "none"/);
   });
   it('rejects an algorithm the configured keys cannot verify', () => {
-    assert.match(issues({ jwt: { secret: SECRET, algorithms: ['RS256'] } }).join('\n'), /needs a jwksFile/);
+    assert.match(issues({ jwt: { secret: SECRET, algorithms: ['RS256'] } }).join('\n'), /needs a jwksFile or jwksUrl/);
   });
   it('needs a key and a scheme', () => {
     assert.match(issues({ jwt: {} }).join('\n'), /auth\.jwt: needs a key/);
@@ -208,7 +209,9 @@ describe('auth config', () => {
   it('defaults', () => {
     const auth = configSchema.parse({ auth: { jwt: { secret: SECRET } } }).auth!;
     assert.equal(auth.defaultPolicy, 'public');
-    assert.deepEqual(auth.identityHeaders, { subject: 'x-user-id', scopes: 'x-user-scopes' });
+    assert.deepEqual(auth.identityHeaders, { subject: 'x-user-id', scopes: 'x-user-scopes', roles: 'x-user-roles' });
+    assert.equal(auth.jwt!.rolesClaim, 'roles');
+    assert.equal(auth.forwardToken, false);
     assert.equal(auth.jwt!.clockSkewSeconds, 30);
   });
 });

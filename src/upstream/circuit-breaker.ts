@@ -10,6 +10,8 @@
 // Transitions (all of them live in this file):
 //
 //   closed ──(threshold consecutive failures)──────────────▶ open
+//   closed ──(failure ratio ≥ limit over the window, with
+//             at least minRequests calls in it; optional)──▶ open
 //   open ──(cooldown elapsed; seen lazily by admit/state)──▶ half-open
 //   half-open ──(admit: the one probe goes through)────────▶ half-open, probe in flight
 //   half-open, probe ──(probe succeeds)────────────────────▶ closed
@@ -19,6 +21,8 @@
 // While open, and while a probe is in flight, `admit` answers REJECTED and the caller fails fast.
 // Outcomes of calls admitted before the breaker opened are ignored once it is open or half-open:
 // only the probe decides how half-open ends. A success in the closed state resets the count.
+// The ratio trigger (Resilience4j's failureRateThreshold over a time-based sliding window) catches
+// an upstream that fails often but never `threshold` times in a row, e.g. one bad address of two.
 
 /** What `state()` reports (also the breaker gauge's meaning, see gateway-metrics.ts). */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -40,6 +44,59 @@ export interface CircuitBreakerOptions {
   readonly now?: () => number;
   /** Called on every state change (after it happened). */
   readonly onStateChange?: (state: BreakerState, previous: BreakerState) => void;
+  /** Also open when this share of the calls in the window failed; absent: consecutive failures only. */
+  readonly failureRatio?: FailureRatioOptions | undefined;
+}
+
+export interface FailureRatioOptions {
+  /** Share of failures (0 < ratio ≤ 1) that opens the breaker. */
+  readonly ratio: number;
+  /** The sliding window, ms (kept as 10 buckets of a tenth each). */
+  readonly windowMs: number;
+  /** Fewer calls than this in the window never open the breaker. */
+  readonly minRequests: number;
+}
+
+const WINDOW_BUCKETS = 10;
+
+/** Successes and failures per bucket of the ratio window; a bucket is reset when its time comes round again. */
+class OutcomeWindow {
+  readonly #bucketMs: number;
+  readonly #ids = new Array<number>(WINDOW_BUCKETS).fill(-1);
+  readonly #successes = new Array<number>(WINDOW_BUCKETS).fill(0);
+  readonly #failures = new Array<number>(WINDOW_BUCKETS).fill(0);
+
+  constructor(readonly options: FailureRatioOptions) {
+    this.#bucketMs = Math.max(1, options.windowMs / WINDOW_BUCKETS);
+  }
+
+  /** Counts one outcome; true when it was a failure that brought the window to the ratio. */
+  record(now: number, failed: boolean): boolean {
+    const id = Math.floor(now / this.#bucketMs);
+    const i = id % WINDOW_BUCKETS;
+    if (this.#ids[i] !== id) {
+      this.#ids[i] = id;
+      this.#successes[i] = 0;
+      this.#failures[i] = 0;
+    }
+    if (!failed) {
+      this.#successes[i]!++;
+      return false;
+    }
+    this.#failures[i]!++;
+    let calls = 0;
+    let failures = 0;
+    for (let b = 0; b < WINDOW_BUCKETS; b++) {
+      if (id - this.#ids[b]! >= WINDOW_BUCKETS) continue; // older than the window
+      calls += this.#successes[b]! + this.#failures[b]!;
+      failures += this.#failures[b]!;
+    }
+    return calls >= this.options.minRequests && failures >= this.options.ratio * calls;
+  }
+
+  clear(): void {
+    this.#ids.fill(-1);
+  }
 }
 
 export class CircuitBreaker {
@@ -51,8 +108,10 @@ export class CircuitBreaker {
   readonly #cooldownMs: number;
   readonly #now: () => number;
   readonly #onStateChange: ((state: BreakerState, previous: BreakerState) => void) | undefined;
+  readonly #window: OutcomeWindow | undefined;
 
   constructor(options: CircuitBreakerOptions) {
+    this.#window = options.failureRatio === undefined ? undefined : new OutcomeWindow(options.failureRatio);
     this.#threshold = Math.max(1, options.failureThreshold);
     this.#cooldownMs = options.cooldownMs;
     this.#now = options.now ?? Date.now;
@@ -90,13 +149,16 @@ export class CircuitBreaker {
     if (ticket !== Ticket.Normal || this.#state !== 'closed') return;
     if (outcome === Outcome.Success) {
       if (this.#failures !== 0) this.#failures = 0;
-    } else if (outcome === Outcome.Failure && ++this.#failures >= this.#threshold) {
-      this.#open();
+      this.#window?.record(this.#now(), false);
+    } else if (outcome === Outcome.Failure) {
+      const ratioReached = this.#window?.record(this.#now(), true) === true;
+      if (++this.#failures >= this.#threshold || ratioReached) this.#open();
     }
   }
 
   #open(): void {
     this.#failures = 0;
+    this.#window?.clear();
     this.#openedAt = this.#now();
     this.#move('open');
   }

@@ -5,7 +5,7 @@
 // one `.then` and a classification of the result.
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import { Code } from '../errors/codes.js';
-import { CircuitBreaker, Outcome, Ticket, type BreakerState } from './circuit-breaker.js';
+import { CircuitBreaker, Outcome, Ticket, type BreakerState, type FailureRatioOptions } from './circuit-breaker.js';
 import { RetryBudget } from './retry-budget.js';
 import { ServerStreamQueue } from './server-stream.js';
 import type { CancelSignal, ServerStreamCall, StreamStatus, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
@@ -13,7 +13,9 @@ import { exceededLocalLimit, localFailure } from './unary-call.js';
 
 export interface ResilienceOptions {
   /** Absent: no breaker. */
-  readonly breaker?: { readonly failureThreshold: number; readonly cooldownMs: number } | undefined;
+  readonly breaker?:
+    | { readonly failureThreshold: number; readonly cooldownMs: number; readonly failureRatio?: FailureRatioOptions | undefined }
+    | undefined;
   /** Absent, or maxRetries 0: no retries. */
   readonly retry?:
     | {
@@ -40,7 +42,8 @@ export interface ResilientTransport extends UpstreamTransport {
   breakerState(): BreakerState | undefined;
 }
 
-type Inner = UpstreamTransport & { state?(): TransportState };
+/** A balancer (balancer.ts) also offers `unaryRetry`, which sends a retry to another address. */
+type Inner = UpstreamTransport & { state?(): TransportState; unaryRetry?(request: UnaryRequest, previous: UnaryResult): Promise<UnaryResult> };
 
 /** How a result counts for the breaker: only outage-like codes are failures. */
 function classify(result: UnaryResult | StreamStatus): Outcome {
@@ -69,6 +72,7 @@ export function createResilientTransport(target: string, inner: Inner, options: 
       : new CircuitBreaker({
           failureThreshold: options.breaker.failureThreshold,
           cooldownMs: options.breaker.cooldownMs,
+          failureRatio: options.breaker.failureRatio,
           now,
           ...(onChange === undefined ? {} : { onStateChange: (state: BreakerState, previous: BreakerState) => onChange(target, state, previous) }),
         });
@@ -80,11 +84,15 @@ export function createResilientTransport(target: string, inner: Inner, options: 
     retry === undefined ? undefined : new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: retry.baseDelayMs, maxDelay: retry.maxDelayMs });
   const circuitOpen = localFailure(Code.UNAVAILABLE, CIRCUIT_OPEN_MESSAGE, `circuit breaker for ${target} is open`);
 
-  const attempt = (request: UnaryRequest): Promise<UnaryResult> => {
-    if (breaker === undefined) return inner.unary(request);
+  const send = (request: UnaryRequest, previous: UnaryResult | undefined): Promise<UnaryResult> =>
+    previous === undefined || inner.unaryRetry === undefined ? inner.unary(request) : inner.unaryRetry(request, previous);
+
+  /** One attempt through the breaker; `previous`: the result a retry follows. */
+  const attempt = (request: UnaryRequest, previous?: UnaryResult): Promise<UnaryResult> => {
+    if (breaker === undefined) return send(request, previous);
     const ticket = breaker.admit();
     if (ticket === Ticket.Rejected) return Promise.resolve(circuitOpen);
-    return inner.unary(request).then((result) => {
+    return send(request, previous).then((result) => {
       breaker.settle(ticket, classify(result));
       return result;
     });
@@ -110,7 +118,7 @@ export function createResilientTransport(target: string, inner: Inner, options: 
       if (now() + delay.duration >= request.deadline || request.signal?.aborted === true) break;
       if (!budget!.tryRetry(now())) break;
       if (!(await pause(delay.duration, request.signal))) break;
-      result = await attempt(request);
+      result = await attempt(request, result);
     }
     return result;
   };

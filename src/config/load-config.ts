@@ -33,6 +33,12 @@ export function parseConfigText(text: string, file: string): GatewayConfig {
   if (config.protos.generated !== undefined) config.protos.generated = path.resolve(base, config.protos.generated);
   if (config.auth?.jwt?.jwksFile !== undefined) config.auth.jwt.jwksFile = path.resolve(base, config.auth.jwt.jwksFile);
   if (config.auth?.apiKeys?.keysFile !== undefined) config.auth.apiKeys.keysFile = path.resolve(base, config.auth.apiKeys.keysFile);
+  const tls = config.server.tls;
+  if (tls !== undefined) {
+    tls.certFile = path.resolve(base, tls.certFile);
+    tls.keyFile = path.resolve(base, tls.keyFile);
+    if (tls.caFile !== undefined) tls.caFile = path.resolve(base, tls.caFile);
+  }
   return deepFreeze(config);
 }
 

@@ -9,6 +9,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
 import { configSchema } from '../../src/config/config-schema.js';
 import { startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
@@ -59,13 +60,13 @@ async function tlsGateway(tls: Record<string, unknown>): Promise<TestGateway> {
   return gateway;
 }
 
-function httpsGet(port: number, options: https.RequestOptions): Promise<{ status: number; json: any; protocol: string | null }> {
+function httpsGet(port: number, options: https.RequestOptions & Pick<tls.ConnectionOptions, 'ALPNProtocols'>): Promise<{ status: number; json: any; protocol: string | null }> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, path: '/v1/echo/secure', agent: false, ...options }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text), protocol: (res.socket as import('node:tls').TLSSocket).alpnProtocol || null }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text), protocol: (res.socket as tls.TLSSocket).alpnProtocol || null }));
     });
     req.on('error', reject);
     req.end();

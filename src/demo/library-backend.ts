@@ -1,4 +1,5 @@
-// The demo upstream: a real gRPC server (grpc-js) for library.v1.LibraryService over the
+// The demo upstream: a real gRPC server (grpc-js) for library.v1.LibraryService (and the
+// staff-only LibraryAdminService, which `npm start` serves behind authentication) over the
 // in-memory LibraryStore. Integration tests, the e2e demo and the benchmarks put the gateway
 // in front of it. Run directly: `node --import tsx src/demo/library-backend.ts` (PORT env,
 // default 50051).
@@ -15,11 +16,15 @@ export const LIBRARY_SERVICE = 'library.v1.LibraryService';
 /** The demo proto, relative to the protos directory. */
 export const LIBRARY_PROTO = 'library/v1/library.proto';
 
+/** The demo's staff-only service and its proto (every method needs a credential). */
+export const LIBRARY_ADMIN_SERVICE = 'library.v1.LibraryAdminService';
+export const LIBRARY_ADMIN_PROTO = 'library/v1/library_admin.proto';
+
 /** Loads the demo proto and what it imports from `protos/`, as a resolved protobufjs Root. */
 export function loadLibraryRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(bundledProtosDir, target));
-  root.loadSync([LIBRARY_PROTO, 'google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
+  root.loadSync([LIBRARY_PROTO, LIBRARY_ADMIN_PROTO, 'google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
   root.resolveAll();
   return root;
 }
@@ -38,15 +43,15 @@ function codec(type: protobuf.Type): { serialize: (value: Message) => Buffer; de
  * (snake_case keys, int64 and enums as strings). Serves both `Server.addService` and
  * `makeGenericClientConstructor`.
  */
-export function libraryServiceDefinition(root: protobuf.Root = loadLibraryRoot()): grpc.ServiceDefinition {
-  const service = root.lookupService(LIBRARY_SERVICE);
+export function libraryServiceDefinition(root: protobuf.Root = loadLibraryRoot(), serviceName = LIBRARY_SERVICE): grpc.ServiceDefinition {
+  const service = root.lookupService(serviceName);
   const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
   for (const method of service.methodsArray) {
     method.resolve();
     const request = codec(method.resolvedRequestType!);
     const response = codec(method.resolvedResponseType!);
     definition[method.name] = {
-      path: `/${LIBRARY_SERVICE}/${method.name}`,
+      path: `/${serviceName}/${method.name}`,
       originalName: method.name,
       requestStream: false,
       responseStream: false,
@@ -73,7 +78,7 @@ function toServiceError(root: protobuf.Root, error: LibraryError): Partial<grpc.
   return { code: error.code, details: error.message, metadata };
 }
 
-type Handler = (request: Message) => Message;
+type Handler = (request: Message, metadata: grpc.Metadata) => Message;
 
 function handlers(store: LibraryStore): Record<string, Handler> {
   return {
@@ -90,12 +95,21 @@ function handlers(store: LibraryStore): Record<string, Handler> {
   };
 }
 
-function implementation(root: protobuf.Root, store: LibraryStore): grpc.UntypedServiceImplementation {
+/** The staff-only methods; they trust the identity metadata the gateway sets (and strips from clients). */
+function adminHandlers(store: LibraryStore): Record<string, Handler> {
+  const words = (metadata: grpc.Metadata, name: string): string[] => String(metadata.get(name)[0] ?? '').split(' ').filter((word) => word !== '');
+  return {
+    GetCaller: (_request, metadata) => ({ subject: String(metadata.get('x-user-id')[0] ?? ''), scopes: words(metadata, 'x-user-scopes'), roles: words(metadata, 'x-user-roles') }),
+    ListLoans: () => store.listLoans(),
+  };
+}
+
+function implementation(root: protobuf.Root, methods: Record<string, Handler>): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
-  for (const [name, handle] of Object.entries(handlers(store))) {
+  for (const [name, handle] of Object.entries(methods)) {
     impl[name] = ((call: grpc.ServerUnaryCall<Message, Message>, callback: grpc.sendUnaryData<Message>) => {
       try {
-        callback(null, handle(call.request));
+        callback(null, handle(call.request, call.metadata));
       } catch (error) {
         if (error instanceof LibraryError) callback(toServiceError(root, error));
         else callback({ code: grpc.status.INTERNAL, details: 'internal error' });
@@ -123,12 +137,14 @@ export interface LibraryBackend {
   close(): Promise<void>;
 }
 
-/** Starts a LibraryService gRPC server with the seeded in-memory library. */
+/** Starts a LibraryService (and LibraryAdminService) gRPC server with the seeded in-memory library. */
 export async function startLibraryBackend(options: LibraryBackendOptions = {}): Promise<LibraryBackend> {
   const { port = 0, host = '127.0.0.1', now = Date.now } = options;
   const root = loadLibraryRoot();
   const server = new grpc.Server();
-  server.addService(libraryServiceDefinition(root), implementation(root, seededLibraryStore(now)));
+  const store = seededLibraryStore(now);
+  server.addService(libraryServiceDefinition(root), implementation(root, handlers(store)));
+  server.addService(libraryServiceDefinition(root, LIBRARY_ADMIN_SERVICE), implementation(root, adminHandlers(store)));
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));

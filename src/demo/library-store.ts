@@ -216,6 +216,11 @@ export class LibraryStore {
     return { books: page, next_page_token: next, total_size: matches.length };
   }
 
+  /** LibraryAdminService.ListLoans: every book on loan, in name order. */
+  listLoans(): Message {
+    return { books: [...this.books.values()].filter((book) => book['loan'] !== undefined).sort(byName) };
+  }
+
   getBook(request: Message): Message {
     const name = str(request, 'name');
     requireName(name, 'name', BOOK_NAME, 'shelves/{shelf}/books/{book}');

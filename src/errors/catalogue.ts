@@ -18,7 +18,7 @@ export const reasons = {
   PG_URI_TOO_LONG: 'The request URL exceeds the limit.',
   PG_MALFORMED_REQUEST: 'The HTTP request could not be parsed.',
   PG_TOO_MANY_QUERY_PARAMS: 'The query string has more parameters than limits.maxQueryParams allows (400).',
-  PG_UNSUPPORTED_CONTENT_ENCODING: 'The request body has a Content-Encoding other than gzip, deflate or br (415, see Accept-Encoding).',
+  PG_UNSUPPORTED_CONTENT_ENCODING: 'The request body has a Content-Encoding other than gzip, deflate or br, or more than two codings (415, see Accept-Encoding).',
   PG_BAD_CONTENT_ENCODING: 'The request body is not valid data of its Content-Encoding (corrupt or truncated gzip, deflate or br).',
   PG_IP_DENIED: 'The client address is in ipFilter.deny, or not in a non-empty ipFilter.allow (403).',
   PG_CORS_ORIGIN_DENIED: 'A CORS preflight came from an origin that cors.allowOrigins does not list (403).',

@@ -19,6 +19,13 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   br: promisify(zlib.brotliDecompress),
 };
 
+/**
+ * Codings undone per body at most. Each layer is bounded by the size limit, but a body nested
+ * hundreds of times (a header has room for that) would cost hundreds of full decompressions;
+ * real clients apply one.
+ */
+const MAX_CODINGS = 2;
+
 /** What an unsupported coding's 415 advertises (RFC 9110 §12.5.3: Accept-Encoding on a response). */
 export const ACCEPTED_REQUEST_ENCODINGS = 'gzip, deflate, br';
 
@@ -29,6 +36,14 @@ export const ACCEPTED_REQUEST_ENCODINGS = 'gzip, deflate, br';
  */
 export async function decodeRequestBody(body: Buffer, contentEncoding: string, maxBytes: number): Promise<Buffer | GatewayError> {
   const codings = contentEncoding.split(',');
+  if (codings.length > MAX_CODINGS) {
+    return gatewayError(
+      Code.INVALID_ARGUMENT,
+      'PG_UNSUPPORTED_CONTENT_ENCODING',
+      `request Content-Encoding lists ${codings.length} codings; at most ${MAX_CODINGS} are undone`,
+      { httpStatus: 415, headers: { 'accept-encoding': ACCEPTED_REQUEST_ENCODINGS } },
+    );
+  }
   let decoded = body;
   for (let i = codings.length - 1; i >= 0; i--) {
     const coding = codings[i]!.trim().toLowerCase();

@@ -172,6 +172,14 @@ describe('compressed request bodies', () => {
     assert.match(status.message, /"zstd" is not supported/);
   });
 
+  it('undoes at most two codings (a body nested many times would cost a decompression each)', async () => {
+    let nested = Buffer.from(text);
+    for (let i = 0; i < 3; i++) nested = zlib.gzipSync(nested);
+    const res = await request('POST', '/v1/echo', { 'content-type': 'application/json', 'content-encoding': 'gzip, gzip, gzip' }, nested);
+    assert.equal(res.status, 415);
+    assert.match(json(res).message, /lists 3 codings; at most 2 are undone/);
+  });
+
   it('answers corrupt or truncated data with 400', async () => {
     const truncated = zlib.gzipSync(Buffer.from(text)).subarray(0, 12);
     for (const [coding, bytes] of [['gzip', Buffer.from('not gzip at all')], ['gzip', truncated], ['br', Buffer.from([0xff, 0xff, 0xff])]] as const) {

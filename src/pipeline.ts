@@ -14,6 +14,7 @@ import { RouteTable } from './routing/route-table.js';
 import { compileRoute, type CompiledRoute, type TranscodeOptions } from './transcode/compiled-route.js';
 import type { AssembledRequest } from './transcode/request-assembler.js';
 import { createCodecRegistry } from './transcode/json/codec.js';
+import { createStreamServer, type StreamingOptions } from './pipeline-stream.js';
 import { detailsToJson } from './transcode/status-details-json.js';
 import { upstreamError } from './transcode/upstream-error.js';
 import { parseGrpcTimeout } from './upstream/grpc-timeout.js';
@@ -48,6 +49,17 @@ export interface GatewayReply {
   error?: GatewayError;
   /** The route that served the request, for the access log. */
   route?: CompiledRoute;
+  /**
+   * A server stream (pipeline-stream.ts): the records to write after the headers, pulled one at
+   * a time as the client takes them (`body` is empty). Stopping early cancels the upstream call.
+   */
+  stream?: ReplyStream;
+}
+
+/** The records of a streamed reply. */
+export interface ReplyStream extends AsyncIterable<string> {
+  /** Ends the stream early (gateway shutdown): the upstream call is cancelled, a last record says why. */
+  stop(): void;
 }
 
 /** What the pipeline needs besides the model. */
@@ -62,7 +74,11 @@ export interface PipelineOptions extends TranscodeOptions {
   readonly transportFor: (service: string) => UpstreamTransport | undefined;
   /** Called with unexpected errors (bugs), which the client sees only as a generic 500. */
   readonly onInternalError: (error: unknown, request: GatewayRequest) => void;
+  /** Server streams (config `timeouts.stream`, `streaming`); absent: the defaults below. */
+  readonly streaming?: StreamingOptions | undefined;
 }
+
+const DEFAULT_STREAMING: StreamingOptions = { timeoutMs: 3_600_000, sseHeartbeatMs: 15_000, sseIdFields: {} };
 
 /** The compiled gateway: one `handle` per HTTP request. */
 export interface Pipeline {
@@ -89,6 +105,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const rendered = renderError(error, options.errorFormat);
     return { statusCode: rendered.statusCode, headers: { ...rendered.headers }, body: rendered.body, error, ...(route ? { route } : {}) };
   };
+  const streaming = options.streaming ?? DEFAULT_STREAMING;
+  const streams = createStreamServer(routes, root, codecs, streaming, fail);
 
   async function serve(request: GatewayRequest): Promise<GatewayReply> {
     const queryAt = request.url.indexOf('?');
@@ -125,8 +143,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       if (!verdict.ok) return fail(verdict.error, route);
       identity = verdict.metadata;
     }
-    if (spec.clientStreaming || spec.serverStreaming) {
-      return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a streaming method; streaming is not served yet`), route);
+    if (spec.clientStreaming) {
+      return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a client-streaming method; those are not served yet`), route);
     }
     let assembled: AssembledRequest;
     let deadline: number;
@@ -146,6 +164,11 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const transport = options.transportFor(spec.service);
     if (transport === undefined) {
       return fail(gatewayError(Code.UNAVAILABLE, 'PG_NO_UPSTREAM', `no upstream is configured for ${spec.service}`), route);
+    }
+    if (spec.serverStreaming) {
+      const call = { path: spec.grpcPath, message: assembled.message, metadata: upstreamMetadata(request, options.metadata, identity), deadline, signal: request.signal };
+      const lastEventId = request.headers['last-event-id'];
+      return streams.serve(route, transport, { call, system: assembled.system, accept: request.headers.accept, lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined });
     }
     const observed = upstreamCallChannel.hasSubscribers;
     const callStarted = observed ? performance.now() : 0;
@@ -200,9 +223,14 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   return pipeline;
 }
 
-/** Route deadline (proto option) → service (config) → default; a client's grpc-timeout may only shorten it. */
+/**
+ * Route deadline (proto option) → service (config) → default; a server stream's: route → the
+ * stream default. A client's grpc-timeout may only shorten it.
+ */
 function timeoutFor(request: GatewayRequest, route: CompiledRoute, options: PipelineOptions): number {
-  const limit = route.spec.timeoutMs ?? options.serviceTimeoutsMs.get(route.spec.service) ?? options.defaultTimeoutMs;
+  const limit =
+    route.spec.timeoutMs ??
+    (route.spec.serverStreaming ? (options.streaming ?? DEFAULT_STREAMING).timeoutMs : (options.serviceTimeoutsMs.get(route.spec.service) ?? options.defaultTimeoutMs));
   const header = request.headers['grpc-timeout'];
   if (header === undefined) return limit;
   const asked = parseGrpcTimeout(Array.isArray(header) ? header[0] ?? '' : header);

@@ -161,6 +161,24 @@ export const configSchema = z
         default: duration.default('15s'),
         /** Per-service deadlines, by fully-qualified service name. */
         services: z.record(z.string(), duration).default({}),
+        /**
+         * Deadline of a server-streaming call when its rpc's proto option sets none (`default` and
+         * `services` are for unary calls). Every call keeps a deadline (DESIGN §5), but watches are
+         * long-lived: an hour bounds a forgotten stream while an SSE client reconnects on its own.
+         */
+        stream: duration.default('1h'),
+      })
+      .strict()
+      .default({}),
+    streaming: z
+      .object({
+        /** SSE comment (`: ping`) sent on a stream idle this long, so proxies keep the connection. */
+        sseHeartbeat: duration.default('15s'),
+        /**
+         * Per server-streaming rpc (`pkg.Service/Method`), a top-level field of its response
+         * message whose value becomes each SSE event's `id:` (so `Last-Event-ID` can resume).
+         */
+        sseIdFields: z.record(z.string().regex(/^[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/, 'must be an rpc as pkg.Service/Method'), z.string().min(1)).default({}),
       })
       .strict()
       .default({}),

@@ -17,6 +17,7 @@ import type { ClientAddressResolver } from './client-address.js';
 import { decodeRequestBody } from './request-decompression.js';
 import type { ResponseCompressor } from './response-compression.js';
 import { requestIdFor } from './request-id.js';
+import { ActiveStreams } from './stream-reply.js';
 
 /** Limits and formats the HTTP layer enforces. */
 export interface HttpServerOptions {
@@ -59,6 +60,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
   const { compression, ipFilter, clientAddress, tls } = options;
   // One message for every start event: in-flight counting needs no per-request object.
   const startEvent: RequestStartEvent = { source: pipeline };
+  const activeStreams = new ActiveStreams();
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes,
@@ -121,6 +123,12 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       .type('application/json')
       .send(rendered.body);
   });
+  // Server streams would hold a graceful close for as long as they run: end them first.
+  app.addHook('preClose', (done) => {
+    activeStreams.stopAll();
+    done();
+  });
+  streamsOf.set(app, activeStreams);
   app.route({
     method: [...STANDARD_METHODS, ...customMethods],
     url: '*',
@@ -170,6 +178,14 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
           clientIp,
         });
       }
+      if (result.stream !== undefined) {
+        // A server stream: written as it arrives (stream-reply.ts), never compressed.
+        reply.hijack();
+        result.headers['x-request-id'] = requestId;
+        const written = await activeStreams.write(res, result, result.stream);
+        if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, written);
+        return;
+      }
       const bytes = Buffer.byteLength(result.body);
       if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, bytes);
       const headers = result.headers;
@@ -199,6 +215,16 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
     },
   });
   return app;
+}
+
+const streamsOf = new WeakMap<FastifyInstance, ActiveStreams>();
+
+/**
+ * Ends the server streams `app` is writing, each with a last UNAVAILABLE record: a drain calls
+ * this first, since a stream may otherwise run until the drain timeout cuts it.
+ */
+export function stopServerStreams(app: FastifyInstance): void {
+  streamsOf.get(app)?.stopAll();
 }
 
 /** Adds a field name to `Vary`, keeping what is there (CORS's `Origin`). */

@@ -14,6 +14,7 @@ import type { GatewayModel } from '../gateway-model.js';
 import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
+import { sseIdFieldProblems } from '../pipeline-stream.js';
 import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
 import { createIpFilter } from '../policy/ip-filter.js';
@@ -162,6 +163,8 @@ function serverTls(config: GatewayConfig): ReturnType<typeof readTlsOptions> | u
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const { model, openapi } = await loadModel(config);
   checkUpstreamCoverage(model, config);
+  const streamProblems = sseIdFieldProblems(model, config.streaming.sseIdFields);
+  if (streamProblems.length > 0) throw new StartupError(streamProblems.join('; '));
   const tls = serverTls(config);
   const upstreams = new UpstreamRegistry(
     config.upstreams,
@@ -171,8 +174,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   );
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
-    if (route.clientStreaming || route.serverStreaming) {
-      logger.warn({ rpc: route.grpcPath }, 'streaming methods are not served yet; this route answers 501');
+    if (route.clientStreaming) {
+      logger.warn({ rpc: route.grpcPath }, 'client-streaming methods are not served yet; this route answers 501');
     }
   }
   const auth = createAuth(model, config, logger);
@@ -190,6 +193,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     ...(auth === undefined ? {} : { auth }),
     transportFor: (service) => upstreams.transportFor(service),
     onInternalError: (error, request) => logger.error({ err: error, requestId: request.requestId }, 'internal error'),
+    streaming: {
+      timeoutMs: parseDurationMs(config.timeouts.stream)!,
+      sseHeartbeatMs: parseDurationMs(config.streaming.sseHeartbeat)!,
+      sseIdFields: config.streaming.sseIdFields,
+    },
   });
   const app = createHttpServer(
     pipeline,

@@ -1,6 +1,8 @@
 // Security in the OpenAPI document: schemes when some route needs a credential, and per
 // operation `security` plus 401/403 from the proto's `auth` (public, service default, scopes).
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +80,31 @@ describe('OpenAPI security for the secure test proto', () => {
     const op = byMethod(secure(), 'Shelve');
     assert.match(op['description'], /one of the roles `librarian`, `admin` \(403 otherwise\)/);
     assert.deepEqual(op['security'], [{ bearerAuth: [] }, { apiKeyAuth: [] }]);
+  });
+
+  it('declares only the schemes some operation accepts', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'protogate-schemes-'));
+    writeFileSync(
+      path.join(dir, 'tokens.proto'),
+      `syntax = "proto3";
+package tokens.v1;
+import "google/api/annotations.proto";
+import "protogate/options.proto";
+// Tokens only.
+service TokenService {
+  // Needs a JWT.
+  rpc Get(Req) returns (Req) {
+    option (google.api.http) = { get: "/v1/t/{id}" };
+    option (protogate.v1.policy) = { auth: { schemes: ["jwt"] } };
+  }
+}
+// A request.
+message Req { string id = 1; }
+`,
+    );
+    const doc = generate(dir, 'tokens.proto');
+    assert.deepEqual(Object.keys(doc['components']['securitySchemes']), ['bearerAuth']);
+    assert.deepEqual(byMethod(doc, 'Get')['security'], [{ bearerAuth: [] }]);
   });
 
   it('is deterministic', () => {

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { parseDurationMs } from '../src/config/duration.js';
-import { AUTH_SCHEMES, RATE_LIMIT_KEYS, type RateLimitKey, type RouteAuthSpec, type RouteRateLimitSpec, type RouteSpec } from '../src/gateway-model.js';
+import { AUTH_SCHEMES, RATE_LIMIT_KEYS, isRateLimitWindow, type RateLimitKey, type RouteAuthSpec, type RouteRateLimitSpec, type RouteSpec } from '../src/gateway-model.js';
 import { fieldByName } from '../src/transcode/json/field-info.js';
 import { parsePathTemplate, templateShapeKey, type PathTemplate } from '../src/routing/path-template.js';
 import type { LoadedProtos } from './load-protos.js';
@@ -320,7 +320,7 @@ function policyRateLimit(site: RuleSite, policy: RuleObject | undefined): RouteR
   }
   const per = limit['per'];
   const perMs = typeof per === 'string' ? parseDurationMs(per) : undefined;
-  if (perMs === undefined || perMs < 1000 || perMs % 1000 !== 0) {
+  if (!isRateLimitWindow(perMs)) {
     throw site.error(
       per === undefined ? 'rate_limit' : `"${String(per)}"`,
       per === undefined ? 'rate_limit.per is not set' : `rate_limit.per "${String(per)}" is not a whole number of seconds`,

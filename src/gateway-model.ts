@@ -63,6 +63,11 @@ export interface RouteAuthSpec {
 export const RATE_LIMIT_KEYS = ['principal', 'ip'] as const;
 export type RateLimitKey = (typeof RATE_LIMIT_KEYS)[number];
 
+/** A rate-limit window is a whole number of seconds, at least one: the RateLimit headers count in seconds. */
+export function isRateLimitWindow(ms: number | undefined): ms is number {
+  return ms !== undefined && ms >= 1000 && ms % 1000 === 0;
+}
+
 /** A rate limit (src/policy/rate-limit.ts enforces it): `requests` per `perMs` for each distinct `key`. */
 export interface RouteRateLimitSpec {
   /** Calls allowed per window (the bucket's size), at least 1. */

@@ -5,9 +5,10 @@ import protobuf from 'protobufjs';
 import { Code } from './errors/codes.js';
 import { renderError, type ErrorFormat } from './errors/error-body.js';
 import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
-import { upstreamCallChannel, type UpstreamCallEvent } from './observability/request-events.js';
+import { rateLimitChannel, upstreamCallChannel, type RateLimitEvent, type UpstreamCallEvent } from './observability/request-events.js';
 import { takeQueryKey } from './policy/auth-api-key.js';
 import type { AuthGate, RouteGuard } from './policy/authenticate.js';
+import type { RateLimiter, RouteLimiter } from './policy/rate-limit.js';
 import { truncate } from './errors/user-input.js';
 import type { GatewayModel } from './gateway-model.js';
 import { RouteTable } from './routing/route-table.js';
@@ -70,6 +71,8 @@ export interface PipelineOptions extends TranscodeOptions {
   readonly metadata: MetadataPolicy;
   /** Authentication and authorization (config `auth`); absent: every route is public. */
   readonly auth?: AuthGate | undefined;
+  /** Rate limits (config `rateLimit`, proto `rate_limit`); absent: no route is limited. */
+  readonly rateLimit?: RateLimiter | undefined;
   /** The transport for a service; every served service has one (checked at startup). */
   readonly transportFor: (service: string) => UpstreamTransport | undefined;
   /** Called with unexpected errors (bugs), which the client sees only as a generic 500. */
@@ -99,6 +102,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   const knownType = (name: string): boolean => root.lookup(name, [protobuf.Type]) !== null;
   // Decided per route at startup; without `auth` there is no map and no per-request work.
   const guards = options.auth === undefined ? undefined : guardsOf(routes, options.auth);
+  const limiters = options.rateLimit === undefined ? undefined : limitersOf(routes, options.rateLimit);
   const apiKeyQuery = options.auth?.apiKeyQuery;
 
   const fail = (error: GatewayError, route?: CompiledRoute): GatewayReply => {
@@ -108,7 +112,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   const streaming = options.streaming ?? DEFAULT_STREAMING;
   const streams = createStreamServer(routes, root, codecs, streaming, fail);
 
-  async function serve(request: GatewayRequest): Promise<GatewayReply> {
+  /** `late.headers`: set once a policy has decided headers every later reply carries (RateLimit-*). */
+  async function serve(request: GatewayRequest, late: { headers?: Readonly<Record<string, string>> }): Promise<GatewayReply> {
     const queryAt = request.url.indexOf('?');
     const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
     let query = queryAt < 0 ? '' : request.url.slice(queryAt + 1);
@@ -136,12 +141,24 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     const route = match.route;
     const spec = route.spec;
     let identity: ReadonlyArray<readonly [string, string]> | undefined;
+    let subject: string | undefined;
     const guard = guards?.get(route);
     if (guard !== undefined) {
       // before the body is parsed: an unauthenticated request costs no decoding and reaches no backend
       const verdict = await guard(request.headers, queryKey);
       if (!verdict.ok) return fail(verdict.error, route);
       identity = verdict.metadata;
+      subject = verdict.subject;
+    }
+    const limiter = limiters?.get(route);
+    if (limiter !== undefined) {
+      // after auth, so the principal is known; before the body is parsed, so a refused call costs no decoding
+      const verdict = await limiter(request.clientIp, subject);
+      if (verdict.outcome !== undefined && rateLimitChannel.hasSubscribers) {
+        rateLimitChannel.publish({ source: pipeline, route, outcome: verdict.outcome } satisfies RateLimitEvent);
+      }
+      if (!verdict.ok) return fail(verdict.error, route);
+      if (verdict.headers !== undefined) late.headers = verdict.headers;
     }
     if (spec.clientStreaming) {
       return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a client-streaming method; those are not served yet`), route);
@@ -211,13 +228,20 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     routes,
     allowedMethods: (path) => table.methods(path),
     async handle(request) {
+      const late: { headers?: Readonly<Record<string, string>> } = {};
+      let reply: GatewayReply;
       try {
-        return await serve(request);
+        reply = await serve(request, late);
       } catch (error) {
-        if (error instanceof GatewayError) return fail(error);
-        options.onInternalError(error, request);
-        return fail(gatewayError(Code.INTERNAL, 'PG_INTERNAL', `internal error (request id ${request.requestId})`));
+        if (error instanceof GatewayError) {
+          reply = fail(error);
+        } else {
+          options.onInternalError(error, request);
+          reply = fail(gatewayError(Code.INTERNAL, 'PG_INTERNAL', `internal error (request id ${request.requestId})`));
+        }
       }
+      if (late.headers !== undefined) Object.assign(reply.headers, late.headers);
+      return reply;
     },
   };
   return pipeline;
@@ -238,6 +262,15 @@ function timeoutFor(request: GatewayRequest, route: CompiledRoute, options: Pipe
     throw badRequest('PG_BAD_HEADER', 'grpc-timeout', 'header grpc-timeout is malformed; write it as digits and a unit, e.g. 500m or 2S');
   }
   return Math.min(asked, limit);
+}
+
+function limitersOf(routes: readonly CompiledRoute[], rateLimit: RateLimiter): Map<CompiledRoute, RouteLimiter> {
+  const limiters = new Map<CompiledRoute, RouteLimiter>();
+  for (const route of routes) {
+    const limiter = rateLimit.limiterFor(route.spec);
+    if (limiter !== undefined) limiters.set(route, limiter);
+  }
+  return limiters;
 }
 
 function guardsOf(routes: readonly CompiledRoute[], auth: AuthGate): Map<CompiledRoute, RouteGuard> {

@@ -2,6 +2,7 @@
 // from it. Unknown keys are errors. CLI flags override these values.
 import { z } from 'zod';
 import { parseIpRange } from '../policy/ip-ranges.js';
+import { RATE_LIMIT_KEYS, isRateLimitWindow } from '../gateway-model.js';
 import { parseDurationMs } from './duration.js';
 
 const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
@@ -46,6 +47,18 @@ const metadataName = z.string().regex(/^[a-z0-9_.-]+$/, 'must be a lower-case gR
 const ipRange = z.string().superRefine((text, ctx) => {
   const range = parseIpRange(text);
   if (typeof range === 'string') ctx.addIssue({ code: z.ZodIssueCode.custom, message: range });
+});
+/** One rate limit, as `(protogate.v1.policy).rate_limit` writes it: `requests` per `per` (whole seconds) per `key`. */
+const rateLimitRule = z
+  .object({
+    requests: z.number().int().min(1).max(0xffffffff),
+    per: z.string().refine((text) => isRateLimitWindow(parseDurationMs(text)), 'must be a whole number of seconds such as "1s", "60s" or "1m"'),
+    key: z.enum(RATE_LIMIT_KEYS).default('principal'),
+  })
+  .strict();
+/** A `rateLimit.routes` entry: a limit, or `{unlimited: true}`. */
+const rateLimitOverride = z.union([z.object({ unlimited: z.literal(true) }).strict(), rateLimitRule], {
+  errorMap: () => ({ message: 'must be a limit like { requests: 100, per: 1m, key: principal }, or { unlimited: true }' }),
 });
 const urlPath = z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a URL path such as "/docs" (no trailing slash, query or fragment)');
 
@@ -236,8 +249,10 @@ export const configSchema = z
         allowOrigins: z.array(origin).min(1),
         /** Request headers a preflight may ask for. */
         allowHeaders: z.array(headerName).default(['content-type', 'authorization', 'x-request-id', 'grpc-timeout', 'traceparent']),
-        /** Response headers the page may read besides the CORS-safelisted ones. */
-        exposeHeaders: z.array(headerName).default(['x-request-id']),
+        /** Response headers the page may read besides the CORS-safelisted ones (by default the request id and the rate-limit headers). */
+        exposeHeaders: z
+          .array(headerName)
+          .default(['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy', 'retry-after']),
         allowCredentials: z.boolean().default(false),
         /** How long browsers may cache a preflight answer. */
         maxAgeSeconds: z.number().int().min(0).max(86400).default(600),
@@ -382,6 +397,47 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Rate limits (src/policy/rate-limit.ts): token buckets (GCRA) per route and caller. A route's
+     * limit is its proto's `rate_limit` (method, else service), else `routes` here (operationId,
+     * else service name), else `default`; routes left without one cost nothing.
+     */
+    rateLimit: z
+      .object({
+        /** Where budgets live: `memory` (this process) or `redis` (shared by every instance using the same Redis and keyPrefix). */
+        store: z.enum(['memory', 'redis']).default('memory'),
+        memory: z
+          .object({
+            /** Buckets kept at most; past it the least recently used is dropped (its caller starts afresh). */
+            maxKeys: z.number().int().min(100).default(100_000),
+          })
+          .strict()
+          .default({}),
+        redis: z
+          .object({
+            url: z
+              .string()
+              .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL, e.g. "redis://127.0.0.1:6379" (or "redis://:password@host:6379/0")')
+              .default('redis://127.0.0.1:6379'),
+            /** Prefix of every key the gateway writes; instances with the same prefix share budgets. */
+            keyPrefix: z.string().max(200).default('protogate:rl:'),
+            /** How long startup waits for the first connection (the gateway starts either way). */
+            connectTimeout: duration.default('2s'),
+            /** Bound on one rate-limit check; a slower or hung Redis counts as a store failure. */
+            commandTimeout: duration.default('250ms'),
+          })
+          .strict()
+          .default({}),
+        /** When the store fails: `open` lets requests through (a warning is logged at most every 10 s), `closed` answers 503. */
+        onStoreFailure: z.enum(['open', 'closed']).default('open'),
+        /** The limit of routes that get none from their proto or from `routes`; absent: those routes are unlimited. */
+        default: rateLimitRule.optional(),
+        /** Limits by operationId (e.g. `LibraryService_GetBook`) or service name; `{unlimited: true}` exempts from `default`. */
+        routes: z.record(z.string(), rateLimitOverride).default({}),
+      })
+      .strict()
+      .default({}),
+    /** pino JSON logs on stdout (compact lines on a terminal). */
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

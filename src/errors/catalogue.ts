@@ -32,6 +32,8 @@ export const reasons = {
   PG_MISSING_ROLE: 'The credential is valid but holds none of the roles the method accepts (403).',
   PG_SCHEME_NOT_ACCEPTED: "The request carried a credential of a scheme the method's auth.schemes does not accept (401, the message names the accepted ones).",
   PG_AUTH_UNAVAILABLE: "Bearer tokens cannot be verified: the identity provider's JWKS has not been fetched yet (503 with Retry-After).",
+  PG_RATE_LIMITED: "The caller used up the route's rate limit (429 with Retry-After, RateLimit-* headers and a google.rpc.RetryInfo detail).",
+  PG_RATE_LIMIT_STORE_UNAVAILABLE: 'The rate-limit store (Redis) failed and rateLimit.onStoreFailure is "closed" (503 with Retry-After).',
   PG_UPSTREAM_UNAVAILABLE: 'The upstream service could not be reached.',
   PG_UPSTREAM_TIMEOUT: 'The upstream call did not finish before its deadline.',
   PG_UPSTREAM_ERROR: 'The upstream service answered with an error status.',

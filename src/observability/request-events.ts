@@ -8,6 +8,7 @@ import type { CompiledRoute } from '../transcode/compiled-route.js';
 export const REQUEST_START_CHANNEL = 'protogate:request:start';
 export const REQUEST_CHANNEL = 'protogate:request';
 export const UPSTREAM_CALL_CHANNEL = 'protogate:upstream-call';
+export const RATE_LIMIT_CHANNEL = 'protogate:rate-limit';
 
 /**
  * Which gateway an event belongs to (several may run in one process, e.g. in tests; channels
@@ -47,26 +48,37 @@ export interface UpstreamCallEvent {
   readonly durationMs: number;
 }
 
+/** A rate-limited route refused a call (429), or its store failed (the call then passed or got 503, per rateLimit.onStoreFailure). */
+export interface RateLimitEvent {
+  readonly source: EventSource;
+  readonly route: CompiledRoute;
+  readonly outcome: 'rejected' | 'store-failure';
+}
+
 /** Published when a request arrives. */
 export const requestStartChannel = diagnosticsChannel.channel(REQUEST_START_CHANNEL);
 /** Published when a request has been answered. */
 export const requestChannel = diagnosticsChannel.channel(REQUEST_CHANNEL);
 /** Published when an upstream call has finished. */
 export const upstreamCallChannel = diagnosticsChannel.channel(UPSTREAM_CALL_CHANNEL);
+/** Published when the rate limiter refuses a call or its store fails. */
+export const rateLimitChannel = diagnosticsChannel.channel(RATE_LIMIT_CHANNEL);
 
 /** Subscribes `listener` to the events of one gateway; returns the unsubscribe function. */
 export function subscribeRequests(source: EventSource, handlers: {
   start?: (event: RequestStartEvent) => void;
   end?: (event: RequestEvent) => void;
   upstreamCall?: (event: UpstreamCallEvent) => void;
+  rateLimit?: (event: RateLimitEvent) => void;
 }): () => void {
   const subscriptions: Array<[string, (message: unknown) => void]> = [];
-  const { start, end, upstreamCall } = handlers;
+  const { start, end, upstreamCall, rateLimit } = handlers;
   if (start) subscriptions.push([REQUEST_START_CHANNEL, (m) => (m as RequestStartEvent).source === source && start(m as RequestStartEvent)]);
   if (end) subscriptions.push([REQUEST_CHANNEL, (m) => (m as RequestEvent).source === source && end(m as RequestEvent)]);
   if (upstreamCall) {
     subscriptions.push([UPSTREAM_CALL_CHANNEL, (m) => (m as UpstreamCallEvent).source === source && upstreamCall(m as UpstreamCallEvent)]);
   }
+  if (rateLimit) subscriptions.push([RATE_LIMIT_CHANNEL, (m) => (m as RateLimitEvent).source === source && rateLimit(m as RateLimitEvent)]);
   for (const [name, listener] of subscriptions) diagnosticsChannel.subscribe(name, listener);
   return () => {
     for (const [name, listener] of subscriptions) diagnosticsChannel.unsubscribe(name, listener);

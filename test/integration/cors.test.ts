@@ -114,7 +114,7 @@ describe('CORS on actual responses', () => {
   const expectCors = (headers: Headers) => {
     assert.equal(headers.get('access-control-allow-origin'), APP);
     assert.equal(headers.get('vary'), 'Origin');
-    assert.equal(headers.get('access-control-expose-headers'), 'x-request-id');
+    assert.equal(headers.get('access-control-expose-headers'), 'x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy, retry-after');
     assert.equal(headers.get('access-control-allow-credentials'), 'true');
   };
 

@@ -79,9 +79,21 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
         publishRequest(pipeline, answered.requestId, UNPARSED_METHOD, answered.reply, performance.now(), answered.reply.body.length);
       }
     },
-    frameworkErrors: (error, _request, reply) => {
-      const rendered = errorResponse(gatewayError(Code.INVALID_ARGUMENT, 'PG_BAD_PATH', `malformed request: ${error.message}`));
-      void (reply as FastifyReply).code(rendered.statusCode).type('application/json').send(rendered.body);
+    frameworkErrors: (error, request, reply) => {
+      // Fastify's router refused the URL (bad percent-encoding) before any route ran.
+      const gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_BAD_PATH', `malformed request: ${error.message}`);
+      const rendered = errorResponse(gateway);
+      const requestId = requestIdFor(request.headers['x-request-id']);
+      if (requestChannel.hasSubscribers) {
+        requestStartChannel.publish(startEvent);
+        const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: gateway };
+        publishRequest(pipeline, requestId, request.method, result, performance.now(), Buffer.byteLength(rendered.body));
+      }
+      void (reply as FastifyReply)
+        .code(rendered.statusCode)
+        .headers({ ...corsHeaders(request.headers.origin), 'x-request-id': requestId })
+        .type('application/json')
+        .send(rendered.body);
     },
   });
 
@@ -108,18 +120,18 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       gateway = gatewayError(Code.INTERNAL, 'PG_INTERNAL', 'internal error');
     }
     const rendered = errorResponse(gateway);
+    const requestId = requestIdFor(request.headers['x-request-id']);
     if (requestChannel.hasSubscribers) {
       // Refused while Fastify read the body (413), before the handler ran: counted here. The
       // time spent reading is not measured (that would cost every request a timestamp).
       const started = (request as { [kStarted]?: number })[kStarted];
       if (started === undefined) requestStartChannel.publish(startEvent);
-      const requestId = requestIdFor(request.headers['x-request-id']);
       const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: gateway };
       publishRequest(pipeline, requestId, request.method, result, started ?? performance.now(), Buffer.byteLength(rendered.body));
     }
     void reply
       .code(rendered.statusCode)
-      .headers({ ...rendered.headers, ...corsHeaders(request.headers.origin) })
+      .headers({ ...rendered.headers, ...corsHeaders(request.headers.origin), 'x-request-id': requestId })
       .type('application/json')
       .send(rendered.body);
   });

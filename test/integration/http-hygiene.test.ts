@@ -235,9 +235,12 @@ function rawExchange(head: string, feed?: (socket: net.Socket) => void): Promise
 
 describe('413 without reading the whole body', () => {
   it('answers a Content-Length over the limit at once, before any body byte is sent, and closes', async () => {
-    const res = await rawExchange(`POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`);
+    const res = await rawExchange(
+      `POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: big-1\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`,
+    );
     assert.equal(res.status, 413, res.raw.slice(0, 200));
     assert.match(res.raw, /connection: close/i);
+    assert.match(res.raw, /x-request-id: big-1/i);
     const body = JSON.parse(res.raw.slice(res.raw.indexOf('\r\n\r\n') + 4));
     assert.equal(body.details[0].reason, 'PG_BODY_TOO_LARGE');
   });
@@ -270,6 +273,19 @@ describe('refusals before routing in the metrics', () => {
     assert.equal(counter(afterText, 'route="(none)",method="POST",status="413"') - counter(before, 'route="(none)",method="POST",status="413"'), 1);
     assert.equal(counter(afterText, 'method="(unparsed)",status="431"') - counter(before, 'method="(unparsed)",status="431"'), 1);
     assert.match(afterText, /^protogate_http_requests_in_flight 0$/m);
+  });
+});
+
+describe('URLs the router refuses', () => {
+  it('answer 400 JSON with x-request-id and CORS headers, counted in the metrics', async () => {
+    const before = await metrics();
+    const res = await request('GET', '/v1/echo/%zz', { origin: ORIGIN, 'x-request-id': 'bad-url-1' });
+    assert.equal(res.status, 400);
+    assert.equal(json(res).details[0].reason, 'PG_BAD_PATH');
+    assert.equal(res.headers['x-request-id'], 'bad-url-1');
+    assert.equal(res.headers['access-control-allow-origin'], ORIGIN);
+    const labels = 'route="(none)",method="GET",status="400"';
+    assert.equal(counter(await metrics(), labels) - counter(before, labels), 1);
   });
 });
 

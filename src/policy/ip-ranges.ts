@@ -43,7 +43,7 @@ export function parseIpRange(text: string): Range | string {
   let bits = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   // `::ffff:10.0.0.0/104` is the IPv4 range 10.0.0.0/8.
   if (mapped) bits = bits >= 96 ? bits - 96 : NaN;
-  if (!(bits >= 0 && bits <= width)) return `has a bad prefix length; use /0 to /${mapped ? 128 : width}`;
+  if (!(bits >= 0 && bits <= width)) return `has a bad prefix length; use ${mapped ? '/96 to /128 for an IPv4-mapped range' : `/0 to /${width}`}`;
   const network = networkOf(address, bits);
   if (network.toString() !== address.toString()) {
     return `has bits set after the /${bits} prefix; write the network address, e.g. "${network.toString()}/${bits}"`;

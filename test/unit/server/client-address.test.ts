@@ -20,7 +20,7 @@ describe('parseIpRange', () => {
     ['010.0.0.1', /IP address or CIDR/],
     ['example.com', /IP address or CIDR/],
     ['2001:db8::/129', /prefix length/],
-    ['::ffff:10.0.0.0/90', /prefix length/],
+    ['::ffff:10.0.0.0/90', /\/96 to \/128 for an IPv4-mapped range/],
   ];
   for (const [text, message] of bad) {
     it(`refuses ${JSON.stringify(text)}`, () => {

@@ -1,7 +1,14 @@
 // Test helper: a real grpc-js server on 127.0.0.1:0 with raw-bytes unary and server-streaming
 // handlers (grpc-server.ts has unary only), and a writer that honours the stream's backpressure.
 import * as grpc from '@grpc/grpc-js';
-import type { RawHandler, RunningGrpcServer } from './grpc-server.js';
+import type { RawHandler } from './grpc-server.js';
+
+/** A started server: where it listens and how to stop it. */
+export interface RunningStreamingServer {
+  readonly port: number;
+  readonly target: string;
+  close(): Promise<void>;
+}
 
 /** A server-streaming handler over raw bytes; it owns `call` (write, end, emit errors). */
 export type RawStreamHandler = (request: Buffer, call: grpc.ServerWritableStream<Buffer, Buffer>) => void | Promise<void>;
@@ -12,7 +19,7 @@ const identity = (b: Buffer) => b;
 export async function startStreamingGrpcServer(
   streams: Record<string, RawStreamHandler>,
   handlers: Record<string, RawHandler> = {},
-): Promise<RunningGrpcServer> {
+): Promise<RunningStreamingServer> {
   const server = new grpc.Server();
   const services = new Map<string, { definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>>; implementation: grpc.UntypedServiceImplementation }>();
   const add = (path: string, responseStream: boolean, implementation: grpc.UntypedHandleCall) => {

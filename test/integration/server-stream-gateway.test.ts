@@ -5,95 +5,17 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { bundledProtosDir } from '../../src/package-paths.js';
 import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
-import { grpcError, startStreamingGrpcServer, writeWithBackpressure } from '../helpers/grpc-stream-server.js';
-import type { RunningGrpcServer } from '../helpers/grpc-server.js';
+import { startTickerBackend, TICKER_PROTO as PROTO, type TickerBackend } from '../helpers/ticker-backend.js';
 
-const PROTO = 'stream/v1/ticker.proto';
 const FLOOD_TICKS = 1500;
 const FLOOD_PADDING = 16 * 1024;
 
-let TickRequest: protobuf.Type;
-let Tick: protobuf.Type;
-let backend: RunningGrpcServer;
-const seenMetadata: grpc.Metadata[] = [];
-const cancellations: Array<() => void> = [];
-let gate: (() => void) | undefined;
-let flood = { written: 0 };
-
-interface TickRequestFields {
-  name: string;
-  count: number;
-  intervalMs: number;
-  failAfter: number;
-  failCode: number;
-  mode: number;
-  paddingBytes: number;
-}
-
-function tick(name: string, seq: number, padding = 0): Buffer {
-  return Buffer.from(Tick.encode({ name, seq, cursor: `c-${seq}`, value: `v${seq}`, padding: Buffer.alloc(padding, 7) }).finish());
-}
-
+let backend: TickerBackend;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cancelled = () => new Promise<void>((resolve) => cancellations.push(resolve));
 
 before(async () => {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    for (const dir of [testProtosDir, bundledProtosDir]) {
-      try {
-        protobuf.util.fs.readFileSync(`${dir}/${target}`);
-        return `${dir}/${target}`;
-      } catch {
-        // next root
-      }
-    }
-    return target;
-  };
-  root.loadSync([PROTO]);
-  root.resolveAll();
-  TickRequest = root.lookupType('stream.v1.TickRequest');
-  Tick = root.lookupType('stream.v1.Tick');
-  backend = await startStreamingGrpcServer({
-    '/stream.v1.TickerService/Tick': async (bytes, call) => {
-      seenMetadata.push(call.metadata);
-      call.on('cancelled', () => cancellations.splice(0).forEach((resolve) => resolve()));
-      const request = TickRequest.toObject(TickRequest.decode(bytes), { defaults: true }) as TickRequestFields;
-      const head = new grpc.Metadata();
-      head.set('x-ticker', 'on');
-      call.sendMetadata(head);
-      if (request.mode === 2) {
-        call.write(tick(request.name, 0));
-        return; // never ends by itself
-      }
-      if (request.mode === 3) {
-        for (let seq = 0; seq < request.count; seq++) {
-          if (!(await writeWithBackpressure(call, tick(request.name, seq, request.paddingBytes)))) return;
-          flood.written = seq + 1;
-        }
-        call.end();
-        return;
-      }
-      for (let seq = 0; seq < request.count; seq++) {
-        if (request.failCode !== 0 && seq === request.failAfter) break;
-        if (seq > 0 && request.mode === 1) await new Promise<void>((resolve) => (gate = resolve));
-        if (seq > 0 && request.intervalMs > 0) await pause(request.intervalMs);
-        if (call.cancelled) return;
-        await writeWithBackpressure(call, tick(request.name, seq));
-      }
-      if (request.failCode !== 0) {
-        call.emit('error', grpcError(request.failCode, `ticker failed after ${request.failAfter}`));
-        return;
-      }
-      const trailers = new grpc.Metadata();
-      trailers.set('x-ticks', String(request.count));
-      call.end(trailers);
-    },
-  });
+  backend = await startTickerBackend();
 });
 
 after(async () => {
@@ -172,8 +94,7 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       let text = '';
       while (!text.includes('\n')) text += (await reader.next()).value;
       assert.equal(ndjson(text)[0].seq, '0');
-      assert.ok(gate !== undefined, 'the backend waits for the test before its second tick');
-      gate!();
+      assert.ok(backend.releaseGate(), 'the backend waited for the test before its second tick');
       for await (const chunk of reader) text += chunk;
       assert.deepEqual(ndjson(text).map((m) => m.seq), ['0', '1']);
     });
@@ -233,13 +154,13 @@ for (const transport of ['http2', 'grpc-js'] as const) {
     });
 
     it('forwards Last-Event-ID as metadata last-event-id, so the backend can resume', async () => {
-      seenMetadata.length = 0;
+      const calls = backend.seenMetadata.length;
       await fetchJson(`${gateway.base}/v1/ticks/r?count=1`, { headers: { accept: 'text/event-stream', 'last-event-id': 'c-41' } });
-      assert.deepEqual(seenMetadata[0]!.get('last-event-id'), ['c-41']);
+      assert.deepEqual(backend.seenMetadata[calls]!.get('last-event-id'), ['c-41']);
     });
 
     it('a client that disconnects mid-stream cancels the upstream call', async () => {
-      const seen = cancelled();
+      const seen = backend.cancelled();
       const controller = new AbortController();
       const response = await fetch(`${gateway.base}/v1/ticks/d?mode=MODE_ENDLESS`, { signal: controller.signal });
       const reader = chunks(response);
@@ -249,13 +170,12 @@ for (const transport of ['http2', 'grpc-js'] as const) {
     });
 
     it('backpressure: a client that does not read stalls the backend; reading again gets every message in order', async (t) => {
-      flood = { written: 0 };
       const url = new URL(`${gateway.base}/v1/ticks/f?mode=MODE_FLOOD&count=${FLOOD_TICKS}&paddingBytes=${FLOOD_PADDING}`);
       const response = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(url, resolve).on('error', reject));
       response.pause();
       let last = -1;
-      while (flood.written !== last) {
-        last = flood.written;
+      while (backend.floodWritten() !== last) {
+        last = backend.floodWritten();
         await pause(200);
       }
       t.diagnostic(`backend stalled after ${last} of ${FLOOD_TICKS} messages`);

@@ -11,13 +11,12 @@ import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
 import { STREAM_HIGH_WATER_BYTES } from '../../../src/upstream/server-stream.js';
 import type { ServerStreamCall, UnaryRequest, UpstreamTransport } from '../../../src/upstream/transport.js';
 import { exceededLocalLimit } from '../../../src/upstream/unary-call.js';
-import { grpcError, startStreamingGrpcServer, writeWithBackpressure } from '../../helpers/grpc-stream-server.js';
-import type { RunningGrpcServer } from '../../helpers/grpc-server.js';
+import { grpcError, startStreamingGrpcServer, writeWithBackpressure, type RunningStreamingServer } from '../../helpers/grpc-stream-server.js';
 
 const MESSAGE_BYTES = 16 * 1024;
 const FLOOD_MESSAGES = 2000; // 32 MiB in all
 
-let server: RunningGrpcServer;
+let server: RunningStreamingServer;
 let cancelled: () => Promise<void>;
 let flood = { written: 0, done: false };
 let onCancelled: (() => void) | undefined;

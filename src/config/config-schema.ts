@@ -61,6 +61,76 @@ const rateLimitOverride = z.union([z.object({ unlimited: z.literal(true) }).stri
   errorMap: () => ({ message: 'must be a limit like { requests: 100, per: 1m, key: principal }, or { unlimited: true }' }),
 });
 const urlPath = z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a URL path such as "/docs" (no trailing slash, query or fragment)');
+/** TLS to one upstream, for either transport; absent: plaintext (h2c). */
+const upstreamTls = z
+  .object({
+    /** PEM CA bundle the upstream's certificate must chain to; default: Node's bundled public CAs. */
+    caFile: z.string().min(1).optional(),
+    /** PEM client certificate, sent for mTLS (with keyFile). */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key of certFile. */
+    keyFile: z.string().min(1).optional(),
+    /** The name the upstream's certificate must carry, also sent as SNI; default: the address's host. */
+    serverName: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [tls.certFile === undefined ? 'certFile' : 'keyFile'],
+        message: 'is missing: a client certificate (mTLS) needs both certFile and keyFile',
+      });
+    }
+  });
+/** Where one upstream is: exactly one of target, addresses or dns. */
+const upstreamLocation = z
+  .object({
+    /** One address, HOST:PORT. */
+    target: hostPort.optional(),
+    /** Several addresses (HOST:PORT each): calls are balanced over them (upstream.balance), with outlier ejection and health checks. */
+    addresses: z.array(hostPort).min(1).optional(),
+    /** A DNS name as NAME:PORT: its A/AAAA records are the addresses, looked up again every dnsRefresh. */
+    dns: hostPort.optional(),
+    /** How often `dns` is looked up again (default 30s). */
+    dnsRefresh: duration.optional(),
+    tls: upstreamTls.optional(),
+  })
+  .strict();
+function oneLocation(entry: z.infer<typeof upstreamLocation>, ctx: z.RefinementCtx): void {
+  const given = (['target', 'addresses', 'dns'] as const).filter((key) => entry[key] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      ...(given.length > 1 ? { path: [given[1]!] } : {}),
+      message: `${given.length === 0 ? 'needs' : `has ${given.join(' and ')}; give`} exactly one of target ("HOST:PORT"), addresses (["HOST:PORT", …]) or dns ("NAME:PORT")`,
+    });
+  }
+  if (entry.dnsRefresh !== undefined && entry.dns === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['dnsRefresh'], message: 'applies to dns only; remove it or use dns: "NAME:PORT"' });
+  }
+}
+/** One upstream as the gateway uses it (both config forms end up as a list of these). */
+export type UpstreamConfig = z.infer<typeof upstreamLocation> & { service: string };
+const serviceName = z.string().regex(SERVICE_PATTERN, 'must be a fully-qualified service name or "*"');
+/** The list form: `- { service: pkg.Service, target: HOST:PORT }` (or addresses / dns). */
+const upstreamList = z.array(
+  upstreamLocation
+    .extend({
+      /** Fully-qualified gRPC service name, or "*" for every service without its own entry. */
+      service: serviceName,
+    })
+    .superRefine(oneLocation),
+);
+/** The map form: `pkg.Service: HOST:PORT`, `pkg.Service: [HOST:PORT, …]`, or `pkg.Service: { addresses | dns | target, tls }`. */
+const upstreamMap = z
+  .record(serviceName, z.union([hostPort, z.array(hostPort).min(1), upstreamLocation.superRefine(oneLocation)]))
+  .transform((map): UpstreamConfig[] =>
+    Object.entries(map).map(([service, where]) =>
+      typeof where === 'string' ? { service, target: where } : Array.isArray(where) ? { service, addresses: where } : { ...where, service },
+    ),
+  );
+
 
 export const configSchema = z
   .object({
@@ -109,22 +179,17 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    upstreams: z
-      .array(
-        z
-          .object({
-            /** Fully-qualified gRPC service name, or "*" for every service without its own entry. */
-            service: z.string().regex(SERVICE_PATTERN, 'must be a fully-qualified service name or "*"'),
-            target: hostPort,
-          })
-          .strict(),
-      )
-      .default([]),
+    /**
+     * The gRPC services' addresses, as a list of `{ service, target | addresses | dns, tls }` or a
+     * map from service ("pkg.Service", or "*" for every service without its own entry) to
+     * "HOST:PORT", ["HOST:PORT", …] or `{ addresses | dns | target, tls }`.
+     */
+    upstreams: z.union([upstreamList, upstreamMap]).default([]),
     upstream: z
       .object({
         /**
          * The gRPC client: `http2`, protogate's lean unary client on node:http2 (about half the
-         * CPU per call; no TLS yet), or `grpc-js` (@grpc/grpc-js).
+         * CPU per call), or `grpc-js` (@grpc/grpc-js).
          */
         transport: z.enum(['http2', 'grpc-js']).default('http2'),
         /**
@@ -133,6 +198,39 @@ export const configSchema = z
          */
         channels: z.number().int().min(1).max(64).default(1),
         maxResponseBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+        /** How calls are spread over an upstream's addresses: `round-robin`, or `least-outstanding` (the less busy of two random addresses). */
+        balance: z.enum(['round-robin', 'least-outstanding']).default('round-robin'),
+        /** Passive outlier ejection: an address answering UNAVAILABLE (or unreachable) too often in a row leaves the rotation for a while. */
+        outlierDetection: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** UNAVAILABLE results in a row from one address that eject it. */
+            consecutiveFailures: z.number().int().min(1).max(1000).default(5),
+            /** The first ejection lasts this long, the n-th in a row n times as long… */
+            baseEjectionTime: duration.default('30s'),
+            /** …but never longer than this. */
+            maxEjectionTime: duration.default('5m'),
+            /** At most this share of an upstream's addresses is ejected at once; at least one address always stays. */
+            maxEjectedPercent: z.number().int().min(1).max(100).default(50),
+          })
+          .strict()
+          .default({}),
+        /** Active health checks (grpc.health.v1.Health/Check) of every address; a failing address leaves the rotation. */
+        healthCheck: z
+          .object({
+            enabled: z.boolean().default(false),
+            interval: duration.default('5s'),
+            /** Deadline of one check. */
+            timeout: duration.default('1s'),
+            /** Failed checks in a row that take an address out of rotation. */
+            unhealthyThreshold: z.number().int().min(1).max(100).default(3),
+            /** Passed checks in a row that bring it back. */
+            healthyThreshold: z.number().int().min(1).max(100).default(2),
+            /** HealthCheckRequest.service; "" asks about the whole server. */
+            service: z.string().default(''),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
@@ -146,6 +244,18 @@ export const configSchema = z
             failureThreshold: z.number().int().min(1).max(1000).default(5),
             /** How long an open breaker answers 503 before letting one probe through. */
             cooldown: duration.default('5s'),
+            /** Also open when this share of the calls failed over the window; absent: consecutive failures only. */
+            failureRatio: z
+              .object({
+                /** Share of failed calls (UNAVAILABLE / DEADLINE_EXCEEDED) that opens the breaker, e.g. 0.5. */
+                ratio: z.number().gt(0).max(1),
+                /** The sliding window the share is measured over. */
+                window: duration.default('10s'),
+                /** Fewer calls than this in the window never open the breaker. */
+                minRequests: z.number().int().min(1).default(20),
+              })
+              .strict()
+              .optional(),
           })
           .strict()
           .default({}),

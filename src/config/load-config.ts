@@ -32,6 +32,13 @@ export function parseConfigText(text: string, file: string): GatewayConfig {
   config.protos.paths = config.protos.paths.map((p) => path.resolve(base, p));
   if (config.protos.generated !== undefined) config.protos.generated = path.resolve(base, config.protos.generated);
   if (config.auth?.jwt?.jwksFile !== undefined) config.auth.jwt.jwksFile = path.resolve(base, config.auth.jwt.jwksFile);
+  for (const upstream of config.upstreams) {
+    const tls = upstream.tls;
+    if (tls === undefined) continue;
+    for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+      if (tls[key] !== undefined) tls[key] = path.resolve(base, tls[key]);
+    }
+  }
   if (config.auth?.apiKeys?.keysFile !== undefined) config.auth.apiKeys.keysFile = path.resolve(base, config.auth.apiKeys.keysFile);
   const tls = config.server.tls;
   if (tls !== undefined) {
@@ -59,9 +66,20 @@ export function parseYamlWith<T>(text: string, file: string, schema: ZodType<T, 
   }
   const parsed = schema.safeParse(doc.toJS() ?? empty);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, doc, lineCounter, file)));
+    throw new ConfigError(parsed.error.issues.flatMap(branchIssues).map((issue) => describeIssue(issue, doc, lineCounter, file)));
   }
   return parsed.data;
+}
+
+/**
+ * A union's own issue ("Invalid input") names nothing; when exactly one branch accepted the
+ * value's shape (the list or the map form of `upstreams`, say), its issues are the real ones.
+ */
+function branchIssues(issue: ZodIssue): ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const depth = issue.path.length;
+  const meant = issue.unionErrors.filter((error) => !error.issues.some((inner) => inner.code === 'invalid_type' && inner.path.length <= depth));
+  return meant.length === 1 ? meant[0]!.issues.flatMap(branchIssues) : [issue];
 }
 
 function describeIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string): string {

@@ -12,6 +12,8 @@ export interface AdminChecks {
   upstreams(): ReadonlyArray<{ target: string; state: TransportState }>;
   /** Circuit breaker state per upstream target; an open breaker makes the gateway not ready. */
   breakers?(): ReadonlyArray<{ target: string; state: BreakerState }>;
+  /** Every upstream address: connectivity and whether it is in rotation (shown, not judged: `upstreams` already says whether any address serves). */
+  addresses?(): ReadonlyArray<{ target: string; address: string; state: TransportState; healthy: boolean; ejected: boolean }>;
   /** Served at /metrics when present. */
   metrics?: GatewayMetrics | undefined;
 }
@@ -26,7 +28,9 @@ export function createAdminServer(checks: AdminChecks): FastifyInstance {
   admin.get('/readyz', async (_request, reply) => {
     const listening = checks.listening();
     const upstreams = checks.upstreams();
-    // A transport reports transient-failure only when every one of its connections is failing.
+    // A transport reports transient-failure only when every one of its connections is failing; an
+    // upstream of several addresses, when no address is in rotation (ejected, failing health checks
+    // or unreachable), so each required upstream needs one address that serves.
     const failing = upstreams.filter((upstream) => upstream.state === 'transient-failure').map((upstream) => upstream.target);
     // Half-open stays ready: traffic must reach the gateway for the probe to close the breaker.
     const breakers = checks.breakers?.() ?? [];
@@ -37,7 +41,8 @@ export function createAdminServer(checks: AdminChecks): FastifyInstance {
       ...failing.map((target) => `upstream ${target} is unreachable`),
       ...open.map((target) => `upstream ${target} has its circuit breaker open`),
     ];
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', listening, upstreams, breakers, ...(ready ? {} : { reasons }) });
+    const addresses = checks.addresses?.() ?? [];
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', listening, upstreams, breakers, addresses, ...(ready ? {} : { reasons }) });
   });
   const metrics = checks.metrics;
   if (metrics !== undefined) {

@@ -11,6 +11,7 @@ import { invokeUnary, localFailure, type UnaryCallLimits } from './unary-call.js
 import { invokeServerStream } from './server-stream-call.js';
 import { ServerStreamQueue } from './server-stream.js';
 import type { ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 /** How to reach one upstream and how much to accept from it. */
 export interface ChannelPoolOptions {
@@ -24,6 +25,8 @@ export interface ChannelPoolOptions {
   maxSendMessageBytes?: number;
   /** HTTP/2 PING interval on idle connections; off by default */
   keepaliveMs?: number;
+  /** TLS (mTLS with a client certificate); absent: plaintext */
+  tls?: UpstreamTls;
 }
 
 /** A grpc-js transport with its connectivity exposed for readiness checks. */
@@ -64,9 +67,15 @@ export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool 
       ? {}
       : { 'grpc.keepalive_time_ms': options.keepaliveMs, 'grpc.keepalive_permit_without_calls': 1 }),
   };
-  const insecure = credentials.createInsecure();
+  const tls = options.tls;
+  if (tls?.serverName !== undefined) {
+    // the name checked against the certificate and sent as SNI and :authority
+    channelOptions['grpc.ssl_target_name_override'] = tls.serverName;
+    channelOptions['grpc.default_authority'] = tls.serverName;
+  }
+  const channelCredentials = tls === undefined ? credentials.createInsecure() : credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
   const clients: Client[] = [];
-  for (let i = 0; i < size; i++) clients.push(new Client(options.target, insecure, channelOptions));
+  for (let i = 0; i < size; i++) clients.push(new Client(options.target, channelCredentials, channelOptions));
   const limits: UnaryCallLimits = { maxSendMessageBytes };
   const target = options.target;
 

@@ -4,7 +4,7 @@
 // of a timer per unary call (server streams, http2-server-stream.ts, keep their own timer). Same
 // observable behaviour as the grpc-js transport (channel-pool.ts).
 //
-// TODO(tls): plaintext (h2c) only; a TLS target needs `https://` + `tls.connect` options here.
+// With `tls` (upstream-tls.ts) the sessions are https:// with ALPN h2, else plaintext h2c.
 // Not the default: the lead wires it in through UpstreamRegistry's `createTransport` argument.
 import http2, { type ClientHttp2Session, type ClientSessionOptions, type OutgoingHttpHeaders } from 'node:http2';
 import { Code } from '../errors/codes.js';
@@ -15,6 +15,7 @@ import { startHttp2ServerStream } from './http2-server-stream.js';
 import { ServerStreamQueue } from './server-stream.js';
 import type { CallFailure, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
+import { http2TlsOptions } from './upstream-tls.js';
 
 /** The node:http2 transport, with its connectivity exposed for readiness checks. */
 export interface Http2Transport extends UpstreamTransport {
@@ -69,6 +70,8 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
   readonly maxReceiveMessageBytes: number;
   readonly #maxSendMessageBytes: number;
   readonly #authority: string;
+  readonly #scheme: 'http' | 'https';
+  readonly #sessionOptions: ClientSessionOptions;
   readonly #keepaliveMs: number | undefined;
   readonly #slots: Slot[] = [];
   #next = 0;
@@ -83,7 +86,9 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     const size = options.size ?? DEFAULT_SIZE;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`Http2Transport size must be a positive integer, got ${size}`);
     this.target = options.target;
-    this.#authority = `http://${options.target}`;
+    this.#authority = `${options.tls === undefined ? 'http' : 'https'}://${options.target}`;
+    this.#scheme = options.tls === undefined ? 'http' : 'https';
+    this.#sessionOptions = options.tls === undefined ? SESSION_OPTIONS : { ...SESSION_OPTIONS, ...http2TlsOptions(options.tls) };
     this.maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#maxSendMessageBytes = options.maxSendMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#keepaliveMs = options.keepaliveMs;
@@ -144,7 +149,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     const headers: OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': path,
-      ':scheme': 'http',
+      ':scheme': this.#scheme,
       'content-type': 'application/grpc',
       te: 'trailers',
       'grpc-timeout': encodeGrpcTimeout(remainingMs),
@@ -293,7 +298,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
   }
 
   #connect(slot: Slot): Http2Connection {
-    const session: ClientHttp2Session = http2.connect(this.#authority, SESSION_OPTIONS);
+    const session: ClientHttp2Session = http2.connect(this.#authority, this.#sessionOptions);
     const connection: Http2Connection = { session, inFlight: 0, connected: false, lost: false, streamsOpened: 0 };
     session.unref(); // ref'd while calls are in flight (#track / callSettled)
     let keepalive: NodeJS.Timeout | undefined;

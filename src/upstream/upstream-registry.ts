@@ -10,6 +10,7 @@ import { watchDns, type DnsWatch, type ResolveHost } from './dns-addresses.js';
 import type { HealthCheckOptions } from './health-check.js';
 import { createResilientTransport, type ResilienceOptions, type ResilientTransport } from './resilient-transport.js';
 import type { TransportState, UpstreamTransport } from './transport.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 /** One service's upstream: exactly one of `target`, `addresses` or `dns`. */
 export interface UpstreamEntry {
@@ -23,6 +24,8 @@ export interface UpstreamEntry {
   readonly dns?: string | undefined;
   /** how often `dns` is looked up again (default 30 s) */
   readonly dnsRefreshMs?: number | undefined;
+  /** TLS to every address (upstream-tls.ts); absent: plaintext */
+  readonly tls?: UpstreamTls | undefined;
 }
 
 /** Something that makes a transport for an address; grpc-js pools unless told otherwise. */
@@ -74,7 +77,9 @@ export function upstreamName(entry: UpstreamEntry): string {
  */
 export class UpstreamRegistry {
   readonly #byService = new Map<string, Upstream>();
-  readonly #byName = new Map<string, Upstream>();
+  /** by name and TLS settings: the same addresses with and without TLS are two upstreams */
+  readonly #byKey = new Map<string, Upstream>();
+  readonly #tlsIds = new Map<UpstreamTls, number>();
 
   /**
    * With `resilience`, each upstream's transport is wrapped with its circuit breaker and retries
@@ -89,13 +94,21 @@ export class UpstreamRegistry {
     for (const entry of entries) {
       if (this.#byService.has(entry.service)) throw new Error(`upstream for service "${entry.service}" is configured twice`);
       const name = upstreamName(entry);
-      let upstream = this.#byName.get(name);
+      const key = `${name} ${this.#tlsId(entry.tls)}`;
+      let upstream = this.#byKey.get(key);
       if (upstream === undefined) {
-        upstream = this.#create(name, entry, options, createTransport, resilience, balancing);
-        this.#byName.set(name, upstream);
+        upstream = this.#create(name, entry, { ...options, ...(entry.tls === undefined ? {} : { tls: entry.tls }) }, createTransport, resilience, balancing);
+        this.#byKey.set(key, upstream);
       }
       this.#byService.set(entry.service, upstream);
     }
+  }
+
+  #tlsId(tls: UpstreamTls | undefined): number {
+    if (tls === undefined) return 0;
+    let id = this.#tlsIds.get(tls);
+    if (id === undefined) this.#tlsIds.set(tls, (id = this.#tlsIds.size + 1));
+    return id;
   }
 
   #create(
@@ -142,7 +155,7 @@ export class UpstreamRegistry {
 
   /** Settles once every DNS upstream had its first lookup (at once without DNS upstreams). */
   async resolved(): Promise<void> {
-    await Promise.all([...this.#byName.values()].map((upstream) => upstream.dns?.first));
+    await Promise.all([...this.#byKey.values()].map((upstream) => upstream.dns?.first));
   }
 
   /** The transport for a service: its own entry, else the '*' entry, else undefined. */
@@ -161,13 +174,13 @@ export class UpstreamRegistry {
    * 'transient-failure' when none is in rotation.
    */
   states(): Array<{ target: string; state: TransportState }> {
-    return [...this.#byName.values()].map(({ name, transport }) => ({ target: name, state: transport.state?.() ?? 'idle' }));
+    return [...this.#byKey.values()].map(({ name, transport }) => ({ target: name, state: transport.state?.() ?? 'idle' }));
   }
 
   /** Every upstream's addresses: connectivity, and whether each is in rotation. */
   addresses(): UpstreamAddressStatus[] {
     const statuses: UpstreamAddressStatus[] = [];
-    for (const { name, transport, balancer } of this.#byName.values()) {
+    for (const { name, transport, balancer } of this.#byKey.values()) {
       if (balancer !== undefined) {
         for (const address of balancer.addresses()) statuses.push({ target: name, ...address });
       } else {
@@ -182,7 +195,7 @@ export class UpstreamRegistry {
   /** Circuit breaker state per upstream, for metrics and readiness (empty without breakers). */
   breakers(): Array<{ target: string; state: BreakerState }> {
     const states: Array<{ target: string; state: BreakerState }> = [];
-    for (const { name, resilient } of this.#byName.values()) {
+    for (const { name, resilient } of this.#byKey.values()) {
       const state = resilient?.breakerState();
       if (state !== undefined) states.push({ target: name, state });
     }
@@ -191,7 +204,7 @@ export class UpstreamRegistry {
 
   /** Closes every transport, waiting for the calls in flight. */
   async close(): Promise<void> {
-    for (const upstream of this.#byName.values()) upstream.dns?.stop();
-    await Promise.all([...this.#byName.values()].map((upstream) => upstream.transport.close()));
+    for (const upstream of this.#byKey.values()) upstream.dns?.stop();
+    await Promise.all([...this.#byKey.values()].map((upstream) => upstream.transport.close()));
   }
 }

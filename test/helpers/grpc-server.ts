@@ -8,12 +8,18 @@ export interface RunningGrpcServer {
   readonly port: number;
   readonly target: string;
   close(): Promise<void>;
+  /** Stops at once, as a crashed process would: connections and calls in flight are cut (startRawGrpcServer's servers). */
+  kill?(): void;
 }
 
 const identity = (b: Buffer) => b;
 
-/** Starts a server with `handlers` keyed by gRPC path ('/pkg.Service/Method'), on `port` (0: any free port). */
-export async function startRawGrpcServer(handlers: Record<string, RawHandler>, port = 0): Promise<RunningGrpcServer> {
+/** Starts a server with `handlers` keyed by gRPC path ('/pkg.Service/Method'), on `port` (0: any free port), plaintext unless `credentials` say otherwise. */
+export async function startRawGrpcServer(
+  handlers: Record<string, RawHandler>,
+  port = 0,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<RunningGrpcServer> {
   const server = new grpc.Server();
   const byService = new Map<string, Record<string, RawHandler>>();
   for (const [path, handler] of Object.entries(handlers)) {
@@ -47,7 +53,7 @@ export async function startRawGrpcServer(handlers: Record<string, RawHandler>, p
     server.addService(definition, implementation);
   }
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync(`127.0.0.1:${port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
   );
   return {
     port: bound,
@@ -57,5 +63,6 @@ export async function startRawGrpcServer(handlers: Record<string, RawHandler>, p
         server.tryShutdown(() => resolve());
         setTimeout(() => server.forceShutdown(), 1000).unref();
       }),
+    kill: () => server.forceShutdown(),
   };
 }

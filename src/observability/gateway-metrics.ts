@@ -8,7 +8,7 @@ import type { Pipeline } from '../pipeline.js';
 import type { CompiledRoute } from '../transcode/compiled-route.js';
 import type { BreakerState } from '../upstream/circuit-breaker.js';
 import type { TransportState } from '../upstream/transport.js';
-import { subscribeRequests, type RequestEvent, type UpstreamCallEvent } from './request-events.js';
+import { subscribeRequests, type RateLimitEvent, type RequestEvent, type UpstreamCallEvent } from './request-events.js';
 
 /** The route label of requests no route matched. */
 export const NO_ROUTE = '(none)';
@@ -34,8 +34,6 @@ export interface GatewayMetricsOptions {
   readonly upstreamStates?: () => ReadonlyArray<{ target: string; state: TransportState }>;
   /** Circuit breaker state per upstream target, read at scrape time. */
   readonly breakerStates?: () => ReadonlyArray<{ target: string; state: BreakerState }>;
-  /** Every upstream address and whether it is in rotation (not ejected, passing health checks), read at scrape time. */
-  readonly addressStates?: () => ReadonlyArray<{ target: string; address: string; healthy: boolean; ejected: boolean }>;
 }
 
 /** The breaker gauge's values: 0 closed, 1 half-open, 2 open (higher is worse, so alerts read `> 0`). */
@@ -96,6 +94,17 @@ export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetrics
     buckets: DURATION_BUCKETS,
     registers,
   });
+  const rateLimitRejections = new Counter({
+    name: 'protogate_rate_limit_rejections_total',
+    help: 'Calls refused with 429 by a rate limit, by route template and method.',
+    labelNames: ['route', 'method'],
+    registers,
+  });
+  const rateLimitStoreFailures = new Counter({
+    name: 'protogate_rate_limit_store_failures_total',
+    help: 'Rate-limit checks the store (Redis) failed to answer; each was let through or answered 503 per rateLimit.onStoreFailure.',
+    registers,
+  });
   const upstreamStates = options.upstreamStates;
   if (upstreamStates !== undefined) {
     new Gauge({
@@ -120,31 +129,6 @@ export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetrics
       registers,
       collect() {
         for (const { target, state } of breakerStates()) this.set({ target }, BREAKER_VALUES[state]);
-      },
-    });
-  }
-
-  const addressStates = options.addressStates;
-  if (addressStates !== undefined) {
-    new Gauge({
-      name: 'protogate_upstream_address_healthy',
-      help: 'Each upstream address: 1 while it takes calls, 0 while ejected or failing health checks.',
-      labelNames: ['target', 'address'],
-      registers,
-      collect() {
-        // addresses come and go (DNS): only the current ones are reported
-        this.reset();
-        for (const { target, address, healthy: up } of addressStates()) this.set({ target, address }, up ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'protogate_upstream_address_ejected',
-      help: 'Each upstream address: 1 while passive outlier detection has ejected it.',
-      labelNames: ['target', 'address'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { target, address, ejected } of addressStates()) this.set({ target, address }, ejected ? 1 : 0);
       },
     });
   }
@@ -186,7 +170,14 @@ export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetrics
     counter.inc();
     series.duration.observe(event.durationMs / 1000);
   };
-  const unsubscribe = subscribeRequests(pipeline, { start: () => inFlight.inc(), end: onRequest, upstreamCall: onUpstreamCall });
+  const rejectionsByRoute = new Map<CompiledRoute, CounterSeries>();
+  const onRateLimit = (event: RateLimitEvent): void => {
+    if (event.outcome === 'store-failure') return rateLimitStoreFailures.inc();
+    let counter = rejectionsByRoute.get(event.route);
+    if (counter === undefined) rejectionsByRoute.set(event.route, (counter = rateLimitRejections.labels(event.route.spec.template, event.route.spec.httpMethod)));
+    counter.inc();
+  };
+  const unsubscribe = subscribeRequests(pipeline, { start: () => inFlight.inc(), end: onRequest, upstreamCall: onUpstreamCall, rateLimit: onRateLimit });
 
   return {
     registry,

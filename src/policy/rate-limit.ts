@@ -54,6 +54,11 @@ export function gcra(tat: number | undefined, now: number, limit: BucketLimit): 
   return { allowed: true, tat: next, fullInMs: next - now, retryInMs: 0 };
 }
 
+/** Seconds for a header, rounded up (less float noise: 10000.0000001 ms is 10 s), at least 1. */
+function wholeSeconds(ms: number): number {
+  return Math.max(1, Math.ceil((ms - EPSILON_MS) / 1000));
+}
+
 /** Tokens left after a take, from how far the bucket is from full. */
 export function remainingTokens(state: BucketState, limit: BucketLimit): number {
   if (!state.allowed) return 0;
@@ -178,11 +183,11 @@ export function createRateLimiter(
         const headers: Record<string, string> = {
           'ratelimit-limit': limitHeader,
           'ratelimit-remaining': String(remainingTokens(state, bucket)),
-          'ratelimit-reset': String(Math.max(1, Math.ceil(state.fullInMs / 1000))),
+          'ratelimit-reset': String(wholeSeconds(state.fullInMs)),
           'ratelimit-policy': policyHeader,
         };
         if (state.allowed) return { ok: true, headers };
-        const retrySeconds = Math.max(1, Math.ceil(state.retryInMs / 1000));
+        const retrySeconds = wholeSeconds(state.retryInMs);
         headers['retry-after'] = String(retrySeconds);
         return {
           ok: false,

@@ -8,9 +8,11 @@ import type { Logger } from 'pino';
 import { buildModel } from '../../codegen/build-model.js';
 import { OPENAPI_FILE, readGeneratedModel } from '../../codegen/generated-output.js';
 import { buildOpenApi } from '../../codegen/openapi.js';
+import { servedDocument } from '../../codegen/openapi/served-document.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import type { GatewayModel } from '../gateway-model.js';
+import { routeLimits } from '../policy/rate-limit.js';
 import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
@@ -19,8 +21,11 @@ import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthG
 import { createCorsPolicy } from '../policy/cors.js';
 import { createIpFilter } from '../policy/ip-filter.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
+import { createGrpcJsTransport } from '../upstream/channel-pool.js';
+import { createHttp2Transport } from '../upstream/http2-transport.js';
+import type { ResilienceOptions } from '../upstream/resilient-transport.js';
+import { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import { createAdminServer } from './admin-server.js';
-import { createUpstreams } from './upstreams-from-config.js';
 import { createClientAddressResolver } from './client-address.js';
 import { registerDocsRoutes } from './docs-routes.js';
 import { createHttpServer } from './http-server.js';
@@ -128,6 +133,24 @@ function createAuth(model: GatewayModel, config: GatewayConfig, logger: Logger):
   }
 }
 
+/** The `resilience` config as the upstream registry takes it; breaker state changes are logged. */
+function resilienceOptions(config: GatewayConfig, logger: Logger): ResilienceOptions {
+  const { breaker, retry } = config.resilience;
+  return {
+    breaker: breaker.enabled ? { failureThreshold: breaker.failureThreshold, cooldownMs: parseDurationMs(breaker.cooldown)! } : undefined,
+    retry: {
+      maxRetries: retry.maxRetries,
+      onDeadlineExceeded: retry.onDeadlineExceeded,
+      baseDelayMs: parseDurationMs(retry.baseDelay)!,
+      maxDelayMs: parseDurationMs(retry.maxDelay)!,
+      budgetRatio: retry.budgetRatio,
+      budgetMinPerSecond: retry.budgetMinPerSecond,
+    },
+    onBreakerStateChange: (target, state, previous) =>
+      logger[state === 'open' ? 'warn' : 'info']({ target, state, previous }, `upstream circuit breaker ${state}`),
+  };
+}
+
 /** The `server.tls` files read and checked, before anything listens. */
 function serverTls(config: GatewayConfig): ReturnType<typeof readTlsOptions> | undefined {
   if (config.server.tls === undefined) return undefined;
@@ -145,10 +168,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const streamProblems = sseIdFieldProblems(model, config.streaming.sseIdFields);
   if (streamProblems.length > 0) throw new StartupError(streamProblems.join('; '));
   const tls = serverTls(config);
-  const upstreams = await createUpstreams(config, logger).catch((error: Error) => {
-    // a TLS file that cannot be read, a service listed twice
-    throw new StartupError(error.message);
-  });
+  const upstreams = new UpstreamRegistry(
+    config.upstreams,
+    { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
+    config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
+    resilienceOptions(config, logger),
+  );
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
     if (route.clientStreaming) {
@@ -192,18 +217,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   );
   if (openapi !== undefined) {
-    registerDocsRoutes(app, pipeline.routes, { docsPath: config.docs.path, openapiPath: config.docs.openapiPath, document: openapi }, logger);
+    registerDocsRoutes(app, pipeline.routes, { docsPath: config.docs.path, openapiPath: config.docs.openapiPath, document: documentAsServed(openapi, model, config) }, logger);
   }
   // Subscribers to the request events (observability/request-events.ts): nothing is measured unless asked for.
   const stopAccessLog = config.log.access ? startAccessLog(pipeline, logger, { targetFor: (service) => upstreams.targetFor(service) }) : undefined;
-  const metrics =
-    config.server.adminPort === undefined
-      ? undefined
-      : createGatewayMetrics(pipeline, {
-          upstreamStates: () => upstreams.states(),
-          breakerStates: () => upstreams.breakers(),
-          addressStates: () => upstreams.addresses(),
-        });
+  const metrics = config.server.adminPort === undefined ? undefined : createGatewayMetrics(pipeline, { upstreamStates: () => upstreams.states(), breakerStates: () => upstreams.breakers() });
   const stopObserving = () => {
     stopAccessLog?.();
     metrics?.close();
@@ -212,13 +230,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
     if (config.server.adminPort !== undefined) {
-      admin = createAdminServer({
-        listening: () => app.server.listening,
-        upstreams: () => upstreams.states(),
-        breakers: () => upstreams.breakers(),
-        addresses: () => upstreams.addresses(),
-        metrics,
-      });
+      admin = createAdminServer({ listening: () => app.server.listening, upstreams: () => upstreams.states(), breakers: () => upstreams.breakers(), metrics });
       await admin.listen({ host: config.server.host, port: config.server.adminPort });
     }
   } catch (error) {
@@ -240,4 +252,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       stopObserving();
     },
   };
+}
+
+/** The generated document with what the config decides: accepted schemes, their names, defaultPolicy, config rate limits. */
+function documentAsServed(document: Record<string, unknown>, model: GatewayModel, config: GatewayConfig): Record<string, unknown> {
+  const auth = config.auth;
+  const limits = routeLimits(model.routes, config.rateLimit);
+  return servedDocument(document, model.routes, {
+    ...(auth === undefined
+      ? {}
+      : {
+          auth: {
+            jwt: auth.jwt !== undefined,
+            apiKey: auth.apiKeys === undefined ? undefined : { header: auth.apiKeys.header, query: auth.apiKeys.query },
+            defaultPolicy: auth.defaultPolicy,
+          },
+        }),
+    rateLimitFor: (route) => limits.get(route),
+  });
 }

@@ -46,7 +46,7 @@ describe('the served OpenAPI document', () => {
       auth: { jwt: true, apiKey: { header: 'x-demo-key', query: 'api_key' }, defaultPolicy: 'authenticated' },
       rateLimitFor: unlimited,
     };
-    const served = servedDocument(doc, routes, policies);
+    const served = servedDocument(doc, routes, policies) as Json;
     await SwaggerParser.validate(structuredClone(served) as never);
     const schemes = served['components']['securitySchemes'];
     assert.deepEqual(schemes['apiKeyAuth'], { type: 'apiKey', in: 'header', name: 'x-demo-key', description: schemes['apiKeyAuth'].description });
@@ -66,7 +66,7 @@ describe('the served OpenAPI document', () => {
   it('marks unannotated routes public under defaultPolicy public', () => {
     const { doc, routes } = demo();
     const plain = routes.map(({ auth: _auth, ...route }) => route);
-    const served = servedDocument(doc, plain, { auth: { jwt: true, defaultPolicy: 'public' }, rateLimitFor: unlimited });
+    const served = servedDocument(doc, plain, { auth: { jwt: true, defaultPolicy: 'public' }, rateLimitFor: unlimited }) as Json;
     for (const op of operations(served)) {
       assert.deepEqual(op['security'], []);
       assert.equal(op['responses']['401'], undefined);
@@ -76,7 +76,7 @@ describe('the served OpenAPI document', () => {
 
   it('offers only the configured schemes on annotated routes', () => {
     const { doc, routes } = secure();
-    const served = servedDocument(doc, routes, { auth: { jwt: true, defaultPolicy: 'public' }, rateLimitFor: unlimited });
+    const served = servedDocument(doc, routes, { auth: { jwt: true, defaultPolicy: 'public' }, rateLimitFor: unlimited }) as Json;
     assert.deepEqual(Object.keys(served['components']['securitySchemes']), ['bearerAuth']);
     const guarded = operations(served).filter((op) => (op['security'] as unknown[]).length > 0);
     assert.ok(guarded.length > 0);

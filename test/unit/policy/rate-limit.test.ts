@@ -210,6 +210,17 @@ describe('the limiter', () => {
     assert.deepEqual(third.error.details[0], { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' });
   });
 
+  it('float noise in the clock never adds a second to RateLimit-Reset or Retry-After', async () => {
+    // 8385578.18175391 + 10000 - 8385578.18175391 is 10000.000000000931 in doubles
+    const tenSeconds = route('S_A', { rateLimit: { requests: 1, perMs: 10_000, key: 'ip' } });
+    const rateLimit = config({});
+    const check = createRateLimiter(routeLimits([tenSeconds], rateLimit), rateLimit, createMemoryStore({ maxKeys: 100, now: () => 8385578.18175391 }), silent).limiterFor(tenSeconds)!;
+    const first = await check('192.0.2.1', undefined);
+    assert.equal(first.ok && first.headers?.['ratelimit-reset'], '10');
+    const refused = await check('192.0.2.1', undefined);
+    assert.equal(!refused.ok && refused.error.headers['retry-after'], '10');
+  });
+
   it('principal: one budget per subject; anonymous callers by address', async () => {
     const check = limiterOf(createMemoryStore({ maxKeys: 100, now: clock().now }), limited);
     for (let i = 0; i < 2; i++) assert.equal((await check('192.0.2.1', 'alice')).ok, true);

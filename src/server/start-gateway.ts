@@ -21,11 +21,8 @@ import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthG
 import { createCorsPolicy } from '../policy/cors.js';
 import { createIpFilter } from '../policy/ip-filter.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
-import { createGrpcJsTransport } from '../upstream/channel-pool.js';
-import { createHttp2Transport } from '../upstream/http2-transport.js';
-import type { ResilienceOptions } from '../upstream/resilient-transport.js';
-import { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import { createAdminServer } from './admin-server.js';
+import { createUpstreams } from './upstreams-from-config.js';
 import { createClientAddressResolver } from './client-address.js';
 import { registerDocsRoutes } from './docs-routes.js';
 import { createHttpServer } from './http-server.js';
@@ -133,24 +130,6 @@ function createAuth(model: GatewayModel, config: GatewayConfig, logger: Logger):
   }
 }
 
-/** The `resilience` config as the upstream registry takes it; breaker state changes are logged. */
-function resilienceOptions(config: GatewayConfig, logger: Logger): ResilienceOptions {
-  const { breaker, retry } = config.resilience;
-  return {
-    breaker: breaker.enabled ? { failureThreshold: breaker.failureThreshold, cooldownMs: parseDurationMs(breaker.cooldown)! } : undefined,
-    retry: {
-      maxRetries: retry.maxRetries,
-      onDeadlineExceeded: retry.onDeadlineExceeded,
-      baseDelayMs: parseDurationMs(retry.baseDelay)!,
-      maxDelayMs: parseDurationMs(retry.maxDelay)!,
-      budgetRatio: retry.budgetRatio,
-      budgetMinPerSecond: retry.budgetMinPerSecond,
-    },
-    onBreakerStateChange: (target, state, previous) =>
-      logger[state === 'open' ? 'warn' : 'info']({ target, state, previous }, `upstream circuit breaker ${state}`),
-  };
-}
-
 /** The `server.tls` files read and checked, before anything listens. */
 function serverTls(config: GatewayConfig): ReturnType<typeof readTlsOptions> | undefined {
   if (config.server.tls === undefined) return undefined;
@@ -168,12 +147,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const streamProblems = sseIdFieldProblems(model, config.streaming.sseIdFields);
   if (streamProblems.length > 0) throw new StartupError(streamProblems.join('; '));
   const tls = serverTls(config);
-  const upstreams = new UpstreamRegistry(
-    config.upstreams,
-    { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
-    config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
-    resilienceOptions(config, logger),
-  );
+  const upstreams = await createUpstreams(config, logger).catch((error: Error) => {
+    // a TLS file that cannot be read, a service listed twice
+    throw new StartupError(error.message);
+  });
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
     if (route.clientStreaming) {
@@ -221,7 +198,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
   // Subscribers to the request events (observability/request-events.ts): nothing is measured unless asked for.
   const stopAccessLog = config.log.access ? startAccessLog(pipeline, logger, { targetFor: (service) => upstreams.targetFor(service) }) : undefined;
-  const metrics = config.server.adminPort === undefined ? undefined : createGatewayMetrics(pipeline, { upstreamStates: () => upstreams.states(), breakerStates: () => upstreams.breakers() });
+  const metrics =
+    config.server.adminPort === undefined
+      ? undefined
+      : createGatewayMetrics(pipeline, {
+          upstreamStates: () => upstreams.states(),
+          breakerStates: () => upstreams.breakers(),
+          addressStates: () => upstreams.addresses(),
+        });
   const stopObserving = () => {
     stopAccessLog?.();
     metrics?.close();
@@ -230,7 +214,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
     if (config.server.adminPort !== undefined) {
-      admin = createAdminServer({ listening: () => app.server.listening, upstreams: () => upstreams.states(), breakers: () => upstreams.breakers(), metrics });
+      admin = createAdminServer({
+        listening: () => app.server.listening,
+        upstreams: () => upstreams.states(),
+        breakers: () => upstreams.breakers(),
+        addresses: () => upstreams.addresses(),
+        metrics,
+      });
       await admin.listen({ host: config.server.host, port: config.server.adminPort });
     }
   } catch (error) {

@@ -34,6 +34,8 @@ export interface GatewayMetricsOptions {
   readonly upstreamStates?: () => ReadonlyArray<{ target: string; state: TransportState }>;
   /** Circuit breaker state per upstream target, read at scrape time. */
   readonly breakerStates?: () => ReadonlyArray<{ target: string; state: BreakerState }>;
+  /** Every upstream address and whether it is in rotation (not ejected, passing health checks), read at scrape time. */
+  readonly addressStates?: () => ReadonlyArray<{ target: string; address: string; healthy: boolean; ejected: boolean }>;
 }
 
 /** The breaker gauge's values: 0 closed, 1 half-open, 2 open (higher is worse, so alerts read `> 0`). */
@@ -129,6 +131,31 @@ export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetrics
       registers,
       collect() {
         for (const { target, state } of breakerStates()) this.set({ target }, BREAKER_VALUES[state]);
+      },
+    });
+  }
+
+  const addressStates = options.addressStates;
+  if (addressStates !== undefined) {
+    new Gauge({
+      name: 'protogate_upstream_address_healthy',
+      help: 'Each upstream address: 1 while it takes calls, 0 while ejected or failing health checks.',
+      labelNames: ['target', 'address'],
+      registers,
+      collect() {
+        // addresses come and go (DNS): only the current ones are reported
+        this.reset();
+        for (const { target, address, healthy: up } of addressStates()) this.set({ target, address }, up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'protogate_upstream_address_ejected',
+      help: 'Each upstream address: 1 while passive outlier detection has ejected it.',
+      labelNames: ['target', 'address'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { target, address, ejected } of addressStates()) this.set({ target, address }, ejected ? 1 : 0);
       },
     });
   }

@@ -19,6 +19,7 @@ import { createPipeline, type Pipeline } from '../pipeline.js';
 import { sseIdFieldProblems } from '../pipeline-stream.js';
 import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
+import { createSharedRateLimitStore } from './rate-limit-store.js';
 import { createIpFilter } from '../policy/ip-filter.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createAdminServer } from './admin-server.js';
@@ -158,6 +159,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }
   }
   const auth = createAuth(model, config, logger);
+  const rateLimitStore = createSharedRateLimitStore(config.rateLimit, logger);
+  const rateLimit = await rateLimitStore.limiterFor(model, config.rateLimit).catch((error: Error) => {
+    throw new StartupError(error.message);
+  });
   const serviceTimeoutsMs = new Map(Object.entries(config.timeouts.services).map(([service, text]) => [service, parseDurationMs(text)!]));
   const pipeline = createPipeline(model, {
     errorFormat: config.errors.format,
@@ -170,6 +175,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     serviceTimeoutsMs,
     metadata: createMetadataPolicy(config.metadata.forwardHeaders, auth?.identityNames),
     ...(auth === undefined ? {} : { auth }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
     transportFor: (service) => upstreams.transportFor(service),
     onInternalError: (error, request) => logger.error({ err: error, requestId: request.requestId }, 'internal error'),
     streaming: {
@@ -226,6 +232,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   } catch (error) {
     await app.close();
     await upstreams.close();
+    await rateLimitStore.close();
     stopObserving();
     throw new StartupError(`cannot listen: ${(error as Error).message}`);
   }
@@ -239,6 +246,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     async close() {
       await Promise.all([app.close(), admin?.close()]);
       await upstreams.close();
+      await rateLimitStore.close();
       stopObserving();
     },
   };

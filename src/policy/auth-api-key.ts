@@ -4,9 +4,12 @@
 // through timing.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
 import { z } from 'zod';
 import { apiKeyEntry, type GatewayConfig } from '../config/config-schema.js';
 import { parseYamlWith } from '../config/load-config.js';
+import type { GatewayModel, RouteSpec } from '../gateway-model.js';
+import { fieldByName, jsonNameOf } from '../transcode/json/field-info.js';
 import type { CredentialResult, Identity } from './auth-jwt.js';
 
 /** The `auth.apiKeys` config section, as validated by the config schema. */
@@ -86,4 +89,29 @@ function decodeQueryPart(text: string): string {
   } catch {
     return spaced; // malformed escapes: compared as written, so a bad key just fails to match
   }
+}
+
+/**
+ * Routes whose query could name a request field called like the `auth.apiKeys.query` parameter
+ * (proto or JSON name, dotted for nested fields): the gateway would take that value as a key and
+ * the field could never be set from the query, so startup refuses the name.
+ */
+export function queryKeyShadows(model: GatewayModel, param: string): Array<{ route: RouteSpec; field: string }> {
+  const root = protobuf.Root.fromJSON(model.descriptor);
+  const found: Array<{ route: RouteSpec; field: string }> = [];
+  const parts = param.split('.');
+  for (const route of model.routes) {
+    if (route.body === '*') continue; // no query binding at all
+    let type: protobuf.Type | undefined = root.lookupType(route.requestType);
+    const names: string[] = [];
+    for (const part of parts) {
+      const field: protobuf.Field | undefined = type === undefined ? undefined : (fieldByName(type, part) ?? type.fieldsArray.find((f) => jsonNameOf(f) === part));
+      if (field === undefined) break;
+      names.push(field.name);
+      field.resolve();
+      type = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    }
+    if (names.length === parts.length) found.push({ route, field: `${route.requestType}.${names.join('.')}` });
+  }
+  return found;
 }

@@ -17,6 +17,7 @@ import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { sseIdFieldProblems } from '../pipeline-stream.js';
+import { queryKeyShadows } from '../policy/auth-api-key.js';
 import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
 import { createSharedRateLimitStore } from './rate-limit-store.js';
@@ -100,6 +101,14 @@ export function checkAuthPolicies(model: GatewayModel, config: GatewayConfig): v
       );
     }
     return;
+  }
+  const query = config.auth.apiKeys?.query;
+  const shadowed = query === undefined ? undefined : queryKeyShadows(model, query)[0];
+  if (shadowed !== undefined) {
+    const { route, field } = shadowed;
+    throw new StartupError(
+      `auth.apiKeys.query is "${query}", which is also the request field ${field} of ${route.service}/${route.method} (${route.source.file}:${route.source.line}); its query value would be taken as an API key: choose another parameter name`,
+    );
   }
   const unconfigured = unconfiguredSchemeRoutes(model, config.auth)[0];
   if (unconfigured !== undefined) {

@@ -288,4 +288,11 @@ describe('startup checks', () => {
       /secure\.v1\.SecureService\/RobotRead \(secure\.proto:\d+\) accepts the "api-key" scheme in its proto's auth\.schemes, but the config has no auth\.apiKeys/,
     );
   });
+
+  it('refuses an API-key query parameter named like a request field the query could set', async () => {
+    await assert.rejects(
+      startTestGateway({ protos: secureProtos, upstreams: [{ service: '*', target: backend.target }], auth: { apiKeys: { query: 'text', keys: [{ sha256: sha('k'), principal: 'p' }] } } }),
+      /auth\.apiKeys\.query is "text", which is also the request field secure\.v1\.Note\.text of secure\.v1\.SecureService\/Open \(secure\.proto:\d+\); .*choose another parameter name/,
+    );
+  });
 });

@@ -6,9 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { buildModel } from '../../../codegen/build-model.js';
 import { configSchema } from '../../../src/config/config-schema.js';
 import { parseConfigText } from '../../../src/config/load-config.js';
-import { createApiKeyVerifier, takeQueryKey, type ApiKeyConfig } from '../../../src/policy/auth-api-key.js';
+import { packageRoot } from '../../../src/package-paths.js';
+import { createApiKeyVerifier, queryKeyShadows, takeQueryKey, type ApiKeyConfig } from '../../../src/policy/auth-api-key.js';
 
 const sha = (key: string) => createHash('sha256').update(key).digest('hex');
 const dir = mkdtempSync(path.join(tmpdir(), 'protogate-keys-'));
@@ -82,4 +84,16 @@ describe('API key in the query', () => {
       assert.deepEqual(takeQueryKey(c.query, 'api_key'), { query: c.query_out, key: c.key });
     });
   }
+});
+
+describe('a query parameter name that a request field also has', () => {
+  const { model } = buildModel({ protoPaths: [path.join(packageRoot, 'test', 'integration', 'protos')], protoFiles: ['secure/v1/secure.proto'] });
+
+  it('is found on every route whose query could bind it (proto or JSON name), not on body "*" routes', () => {
+    const shadows = queryKeyShadows(model, 'text');
+    assert.deepEqual(shadows.map((s) => s.route.method), ['Open', 'RobotRead', 'PersonRead']);
+    assert.equal(shadows[0]!.field, 'secure.v1.Note.text');
+    assert.deepEqual(queryKeyShadows(model, 'api_key'), []);
+    assert.deepEqual(queryKeyShadows(model, 'text.more'), [], 'text has no sub-fields');
+  });
 });

@@ -61,6 +61,12 @@ export interface BalancerOptions {
 
 /** The address whose failure a result is: a retry of that result avoids it. Failures only. */
 const failedAt = new WeakMap<UnaryResult, Endpoint>();
+const noAddressFailures = new WeakSet<UnaryResult>();
+
+/** Whether `result` is the balancer's "no address in rotation": retrying it at once cannot help. */
+export function isNoAddressFailure(result: UnaryResult): boolean {
+  return !result.ok && noAddressFailures.has(result);
+}
 
 class Endpoint {
   outstanding = 0;
@@ -175,7 +181,9 @@ export class BalancedTransport implements UpstreamTransport {
       : list.length === 0
         ? 'no address'
         : `none of ${list.length} addresses in rotation (${list.map((e) => `${e.address} ${e.ejected ? 'ejected' : 'failing health checks'}`).join(', ')})`;
-    return localFailure(Code.UNAVAILABLE, 'No healthy upstream address', `${this.name}${path}: ${why}`);
+    const failure = localFailure(Code.UNAVAILABLE, 'No healthy upstream address', `${this.name}${path}: ${why}`);
+    noAddressFailures.add(failure);
+    return failure;
   }
 
   /** An address's call ended (its settle function): outstanding count and outlier detection. */

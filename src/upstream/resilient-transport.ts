@@ -5,6 +5,7 @@
 // one `.then` and a classification of the result.
 import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import { Code } from '../errors/codes.js';
+import { isNoAddressFailure } from './balancer.js';
 import { CircuitBreaker, Outcome, Ticket, type BreakerState, type FailureRatioOptions } from './circuit-breaker.js';
 import { RetryBudget } from './retry-budget.js';
 import { ServerStreamQueue } from './server-stream.js';
@@ -99,7 +100,7 @@ export function createResilientTransport(target: string, inner: Inner, options: 
   };
 
   const retryable = (result: UnaryResult): boolean => {
-    if (result.ok || result === circuitOpen || exceededLocalLimit(result) !== undefined) return false;
+    if (result.ok || result === circuitOpen || exceededLocalLimit(result) !== undefined || isNoAddressFailure(result)) return false;
     return result.code === Code.UNAVAILABLE || (result.code === Code.DEADLINE_EXCEEDED && retry!.onDeadlineExceeded);
   };
 

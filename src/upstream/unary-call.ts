@@ -111,8 +111,16 @@ export function invokeUnary(
         resolve({ ok: true, message: response, headers, trailers });
         return;
       }
-      const code = error?.code ?? status.code;
-      const details = error?.details ?? status.details;
+      let code = error?.code ?? status.code;
+      let details = error?.details ?? status.details;
+      if (code === Code.CANCELLED && signal?.aborted !== true) {
+        // Not our cancellation: grpc-js reports a server's RST_STREAM CANCEL (a backend killed or
+        // force-stopped mid-call) as CANCELLED. For the HTTP client that is an upstream outage,
+        // not a 499 it never asked for; UNAVAILABLE also lets an idempotent call be retried
+        // elsewhere, as the node:http2 transport does for a connection lost under a call.
+        code = Code.UNAVAILABLE;
+        details = `upstream cancelled the call (${details})`;
+      }
       const failure: Failure = {
         ok: false,
         code,

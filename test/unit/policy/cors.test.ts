@@ -124,11 +124,11 @@ describe('decidePreflight', () => {
 });
 
 describe('actualResponseHeaders', () => {
-  it('an allowed origin gets its origin, Vary and the exposed headers', () => {
+  it('an allowed origin gets its origin, Vary and the exposed headers (by default the request id and the rate-limit headers)', () => {
     assert.deepEqual(actualResponseHeaders(listed, APP), {
       'access-control-allow-origin': APP,
       vary: 'Origin',
-      'access-control-expose-headers': 'x-request-id',
+      'access-control-expose-headers': 'x-request-id, ratelimit-limit, ratelimit-remaining, ratelimit-reset, ratelimit-policy, retry-after',
     });
   });
   it('credentials when configured; no expose header when the list is empty', () => {

@@ -284,9 +284,20 @@ function writeClientError(
   const { statusCode, body } = render(gateway);
   // The headers were not parsed, so a client's x-request-id is unknown: the answer gets a fresh one.
   const requestId = requestIdFor(undefined);
-  socket.end(
+  const answer =
     `HTTP/1.1 ${statusCode} ${http.STATUS_CODES[statusCode] ?? 'Error'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-  );
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`;
+  // A pipelined request read whole before the malformed one may still be answering: its response
+  // goes first (responses keep the order of requests, RFC 9112 §9.3.2), else the client loses the
+  // answer to a call the backend did run. Node keeps that response on the socket's _httpMessage;
+  // when its own request is the incomplete one (a bad chunk in its body), the error is its answer.
+  const answering = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (answering != null && !answering.writableFinished && answering.req.complete) {
+    answering.once('close', () => {
+      if (socket.writable) socket.end(answer);
+    });
+  } else {
+    socket.end(answer);
+  }
   return { requestId, reply: { statusCode, headers: {}, body, error: gateway } };
 }

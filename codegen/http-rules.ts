@@ -32,7 +32,9 @@ export function collectRoutes(protos: LoadedProtos): RouteSpec[] {
       if (rule === undefined) continue;
       const site = new RuleSite(source, source.findDeclaration('rpc', method.name, serviceOffset), method);
       const policy = optionValue(method, POLICY_OPTION) as RuleObject | undefined;
-      const timeoutMs = policyTimeout(site, policy) ?? policyTimeout(site, servicePolicy);
+      // the service's timeout is for its unary calls: a stream's is its own, else timeouts.stream
+      const serviceTimeout = policyTimeout(site, servicePolicy);
+      const timeoutMs = policyTimeout(site, policy) ?? (method.responseStream === true ? undefined : serviceTimeout);
       // the service's own site, so problems in its policy are located in the service declaration
       const auth = policyAuth(site, policy) ?? policyAuth(new RuleSite(source, serviceOffset, method), servicePolicy);
       const rateLimit = policyRateLimit(site, policy) ?? policyRateLimit(site, servicePolicy);

@@ -271,6 +271,27 @@ export const model = {
     "line": 107,
     "col": 14
    }
+  },
+  {
+   "operationId": "LibraryService_WatchShelf",
+   "service": "library.v1.LibraryService",
+   "method": "WatchShelf",
+   "grpcPath": "/library.v1.LibraryService/WatchShelf",
+   "httpMethod": "GET",
+   "template": "/v1/{name=shelves/*}:watch",
+   "body": "",
+   "responseBody": "",
+   "requestType": "library.v1.WatchShelfRequest",
+   "responseType": "library.v1.ShelfEvent",
+   "clientStreaming": false,
+   "serverStreaming": true,
+   "idempotent": false,
+   "bindingIndex": 0,
+   "source": {
+    "file": "library.proto",
+    "line": 120,
+    "col": 39
+   }
   }
  ],
  "descriptor": {
@@ -460,6 +481,21 @@ export const model = {
            {
             "(protogate.v1.policy)": {
              "timeout": "2s"
+            }
+           }
+          ]
+         },
+         "WatchShelf": {
+          "requestType": "WatchShelfRequest",
+          "responseType": "ShelfEvent",
+          "responseStream": true,
+          "options": {
+           "(google.api.http).get": "/v1/{name=shelves/*}:watch"
+          },
+          "parsedOptions": [
+           {
+            "(google.api.http)": {
+             "get": "/v1/{name=shelves/*}:watch"
             }
            }
           ]
@@ -837,6 +873,50 @@ export const model = {
          "loan_period": {
           "type": "google.protobuf.Duration",
           "id": 3
+         }
+        }
+       },
+       "WatchShelfRequest": {
+        "fields": {
+         "name": {
+          "type": "string",
+          "id": 1,
+          "options": {
+           "(google.api.field_behavior)": "REQUIRED",
+           "(google.api.resource_reference).type": "library.example.com/Shelf"
+          }
+         },
+         "since": {
+          "type": "string",
+          "id": 2
+         }
+        }
+       },
+       "ShelfEventKind": {
+        "values": {
+         "SHELF_EVENT_KIND_UNSPECIFIED": 0,
+         "SHELF_EVENT_KIND_ADDED": 1,
+         "SHELF_EVENT_KIND_CHANGED": 2,
+         "SHELF_EVENT_KIND_REMOVED": 3
+        }
+       },
+       "ShelfEvent": {
+        "fields": {
+         "kind": {
+          "type": "ShelfEventKind",
+          "id": 1
+         },
+         "book": {
+          "type": "Book",
+          "id": 2
+         },
+         "cursor": {
+          "type": "string",
+          "id": 3
+         },
+         "time": {
+          "type": "google.protobuf.Timestamp",
+          "id": 4
          }
         }
        }

@@ -54,7 +54,7 @@ export function libraryServiceDefinition(root: protobuf.Root = loadLibraryRoot()
       path: `/${serviceName}/${method.name}`,
       originalName: method.name,
       requestStream: false,
-      responseStream: false,
+      responseStream: method.responseStream === true,
       requestSerialize: request.serialize,
       requestDeserialize: request.deserialize,
       responseSerialize: response.serialize,
@@ -104,6 +104,37 @@ function adminHandlers(store: LibraryStore): Record<string, Handler> {
   };
 }
 
+/** A server-streaming method: writes to `call` until it ends it. */
+type StreamHandler = (request: Message, call: grpc.ServerWritableStream<Message, Message>, fail: (error: LibraryError) => void) => void;
+
+function streamHandlers(store: LibraryStore): Record<string, StreamHandler> {
+  return {
+    WatchShelf: (request, call, fail) => {
+      const lastEventId = String(call.metadata.get('last-event-id')[0] ?? '');
+      // runs until the client cancels (or its deadline passes), or the shelf is deleted
+      const stop = store.watchShelf(request, lastEventId, (event) => call.write(event), fail);
+      call.on('cancelled', stop);
+    },
+  };
+}
+
+function streamImplementation(root: protobuf.Root, methods: Record<string, StreamHandler>): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [name, handle] of Object.entries(methods)) {
+    impl[name] = ((call: grpc.ServerWritableStream<Message, Message>) => {
+      const fail = (error: unknown): void => {
+        call.emit('error', error instanceof LibraryError ? toServiceError(root, error) : { code: grpc.status.INTERNAL, details: 'internal error' });
+      };
+      try {
+        handle(call.request, call, fail);
+      } catch (error) {
+        fail(error);
+      }
+    }) as grpc.handleServerStreamingCall<Message, Message>;
+  }
+  return impl;
+}
+
 function implementation(root: protobuf.Root, methods: Record<string, Handler>): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, handle] of Object.entries(methods)) {
@@ -143,7 +174,7 @@ export async function startLibraryBackend(options: LibraryBackendOptions = {}): 
   const root = loadLibraryRoot();
   const server = new grpc.Server();
   const store = seededLibraryStore(now);
-  server.addService(libraryServiceDefinition(root), implementation(root, handlers(store)));
+  server.addService(libraryServiceDefinition(root), { ...implementation(root, handlers(store)), ...streamImplementation(root, streamHandlers(store)) });
   server.addService(libraryServiceDefinition(root, LIBRARY_ADMIN_SERVICE), implementation(root, adminHandlers(store)));
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const boundPort = await new Promise<number>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // library.v1 API semantics (AIP-style names, paging, update masks, canonical error codes).
 // Messages are protobufjs plain objects (`toObject` with longs and enums as strings); the gRPC
 // wiring lives in library-backend.ts, so this file knows nothing about the wire.
+import { ShelfChanges } from './shelf-watch.js';
 
 /** A google.protobuf.Timestamp or Duration as protobufjs plain objects carry it. */
 export interface SecondsNanos {
@@ -154,6 +155,8 @@ export class LibraryStore {
   private readonly shelves = new Map<string, Message>();
   private readonly books = new Map<string, Message>();
   private nextId = 1;
+  /** WatchShelf's change log and watchers. */
+  private readonly changes = new ShelfChanges();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -188,8 +191,12 @@ export class LibraryStore {
     if (books.length > 0 && request['force'] !== true) {
       throw preconditionFailed(name, `shelf "${name}" still holds ${books.length} book(s); set force to delete them too`);
     }
-    for (const book of books) this.books.delete(str(book, 'name'));
+    for (const book of books) {
+      this.books.delete(str(book, 'name'));
+      this.changes.record(name, 'SHELF_EVENT_KIND_REMOVED', book, toTimestamp(this.now()));
+    }
     this.shelves.delete(name);
+    this.changes.shelfDeleted(name, notFound('Shelf', name));
     return {};
   }
 
@@ -239,6 +246,7 @@ export class LibraryStore {
     const book: Message = { name: `${parent}/books/${id}`, create_time: now, update_time: now };
     for (const field of WRITABLE_BOOK_FIELDS) if (input[field] !== undefined) book[field] = input[field];
     this.books.set(str(book, 'name'), book);
+    this.changes.record(parent, 'SHELF_EVENT_KIND_ADDED', book, now);
     return book;
   }
 
@@ -265,14 +273,16 @@ export class LibraryStore {
       else updated[path] = input[path];
     }
     this.books.set(name, updated);
+    this.changes.record(shelfOf(name), 'SHELF_EVENT_KIND_CHANGED', updated, updated['update_time'] as SecondsNanos);
     return updated;
   }
 
   deleteBook(request: Message): Message {
     const name = str(request, 'name');
     requireName(name, 'name', BOOK_NAME, 'shelves/{shelf}/books/{book}');
-    this.book(name);
+    const book = this.book(name);
     this.books.delete(name);
+    this.changes.record(shelfOf(name), 'SHELF_EVENT_KIND_REMOVED', book, toTimestamp(this.now()));
     return {};
   }
 
@@ -295,7 +305,22 @@ export class LibraryStore {
     delete updated['shelf_position'];
     updated['loan'] = { borrower, loan_period: period, due_time: toTimestamp(now + periodMs) };
     this.books.set(name, updated);
+    this.changes.record(shelfOf(name), 'SHELF_EVENT_KIND_CHANGED', updated, toTimestamp(now));
     return updated;
+  }
+
+  /**
+   * WatchShelf: sends the shelf's books (or the changes after `since`, else after `resumeFrom`,
+   * SSE's Last-Event-ID), then each change, until the returned function is called or the shelf
+   * is deleted (`end` with NOT_FOUND). Throws LibraryError when the watch cannot start.
+   */
+  watchShelf(request: Message, resumeFrom: string, send: (event: Message) => void, end: (error: LibraryError) => void): () => void {
+    const name = str(request, 'name');
+    requireName(name, 'name', SHELF_NAME, 'shelves/{shelf}');
+    this.shelf(name);
+    const since = str(request, 'since') || resumeFrom;
+    const snapshot = () => this.booksOn(name).map((book) => ({ book, time: (book['update_time'] ?? book['create_time'] ?? toTimestamp(this.now())) as SecondsNanos }));
+    return this.changes.watch(name, since, snapshot, send, end);
   }
 
   /** Adds a shelf as-is (for seeding). */
@@ -353,6 +378,11 @@ export class LibraryStore {
     while (existing.has(nameOf(id)));
     return id;
   }
+}
+
+/** "shelves/a" of "shelves/a/books/b". */
+function shelfOf(bookName: string): string {
+  return bookName.slice(0, bookName.indexOf('/books/'));
 }
 
 const DAY_SECONDS = 24 * 3600;

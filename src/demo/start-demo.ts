@@ -36,6 +36,7 @@ const config = configSchema.parse({
       keys: [{ sha256: createHash('sha256').update(demoApiKey).digest('hex'), principal: 'demo-robot', scopes: ['library.read'] }],
     },
   },
+  streaming: { sseIdFields: { [`${LIBRARY_SERVICE}/WatchShelf`]: 'cursor' } },
   log: { level: process.env['LOG_LEVEL'] ?? 'info', access: true },
 });
 const gateway = await startGateway(config, pino({ level: config.log.level }));
@@ -65,6 +66,8 @@ Try (public):
   curl -X POST ${base}/v1/shelves/classics/books/middlemarch:checkout -H 'content-type: application/json' -d '{"borrower":"ada","loanPeriod":"1209600s"}'
   curl ${base}/v1/shelves/missing          (NOT_FOUND as a google.rpc.Status JSON body)
   curl '${base}/v1/shelves?pageSize=x'     (INVALID_ARGUMENT naming the field)
+  curl -N ${base}/v1/shelves/classics:watch   (a server stream: the books, then each change as NDJSON;
+                                              -H 'accept: text/event-stream' for Server-Sent Events)
 
 Try (protected, library.v1.LibraryAdminService):
   DEMO ONLY — made at this start with a random secret, invalid after a restart:

@@ -72,7 +72,9 @@ describe('bundled protos', () => {
       service.methods[method]?.parsedOptions?.find((o: Record<string, unknown>) => name in o)?.[name];
     assert.deepEqual(option('CheckoutBook', '(google.api.http)'), { post: '/v1/{name=shelves/*/books/*}:checkout', body: '*' });
     assert.deepEqual(option('UpdateBook', '(protogate.v1.policy)'), { timeout: '2s', idempotent: true });
-    assert.equal(Object.keys(service.methods).length, 10);
+    assert.deepEqual(option('WatchShelf', '(google.api.http)'), { get: '/v1/{name=shelves/*}:watch' });
+    assert.equal(service.methods['WatchShelf']?.responseStream, true);
+    assert.equal(Object.keys(service.methods).length, 11);
   });
 
   it('buf build succeeds', () => {

@@ -141,6 +141,14 @@ export const configSchema = z
         /** Port of /healthz and /readyz; off when unset. */
         adminPort: port.optional(),
         /**
+         * A client must send its whole request head within this long, else it gets 408 and the
+         * connection closes (slow-header clients, "slowloris", cannot hold sockets for long).
+         * At most `requestTimeout` (a longer one is cut to it).
+         */
+        headersTimeout: duration.default('10s'),
+        /** A client must send its whole request, body included, within this long (slow bodies → 408). */
+        requestTimeout: duration.default('30s'),
+        /**
          * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: when the socket
          * peer is one, the client address is the rightmost X-Forwarded-For entry that is not.
          * Empty (default): the socket peer is the client and the header is never read.

@@ -24,6 +24,10 @@ export interface HttpServerOptions {
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
   readonly maxUrlBytes: number;
+  /** Time a client has for its request head (config `server.headersTimeout`); default Node's 60 s. */
+  readonly headersTimeoutMs?: number | undefined;
+  /** Time a client has for its whole request (config `server.requestTimeout`); default Node's 300 s. */
+  readonly requestTimeoutMs?: number | undefined;
   readonly errorFormat: ErrorFormat;
   /** CORS (config key `cors`); absent: the pipeline is called directly and no CORS header is written. */
   readonly cors?: CorsPolicy | undefined;
@@ -60,6 +64,15 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
   const { compression, ipFilter, clientAddress, tls } = options;
   // One message for every start event: in-flight counting needs no per-request object.
   const startEvent: RequestStartEvent = { source: pipeline };
+  // Slow clients are cut by Node's own request timers; its sweep runs every second, not every 30 s
+  // (the default), so a timeout of a few seconds holds to about a second.
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: options.maxHeaderBytes,
+    // Node refuses a head timeout longer than the whole request's.
+    ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs ?? Infinity) }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+    connectionsCheckingInterval: 1000,
+  };
   const activeStreams = new ActiveStreams();
   const app = Fastify({
     logger: false,
@@ -69,9 +82,9 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
     forceCloseConnections: 'idle',
     serverFactory: (handler) =>
       tls === undefined
-        ? http.createServer({ maxHeaderSize: options.maxHeaderBytes }, handler)
+        ? http.createServer(serverOptions, handler)
         : // An https.Server is an http.Server to Fastify (same 'request'/'clientError' events); only its type differs.
-          (https.createServer({ ...tls, maxHeaderSize: options.maxHeaderBytes }, handler) as unknown as http.Server),
+          (https.createServer({ ...tls, ...serverOptions }, handler) as unknown as http.Server),
     clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
       const answered = writeClientError(error, socket, errorResponse);
       if (answered !== undefined && requestChannel.hasSubscribers) {

@@ -199,6 +199,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxBodyBytes: config.limits.maxBodyBytes,
       maxHeaderBytes: config.limits.maxHeaderBytes,
       maxUrlBytes: config.limits.maxUrlBytes,
+      headersTimeoutMs: parseDurationMs(config.server.headersTimeout)!,
+      requestTimeoutMs: parseDurationMs(config.server.requestTimeout)!,
       errorFormat: config.errors.format,
       cors: config.cors === undefined ? undefined : createCorsPolicy(config.cors),
       compression: createResponseCompressor(config.compression),

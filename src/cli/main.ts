@@ -11,6 +11,7 @@ import { configSchema, HOST_PORT_PATTERN, SERVICE_PATTERN, type GatewayConfig } 
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../package-paths.js';
+import { routeLimits } from '../policy/rate-limit.js';
 import { checkAuthPolicies, checkUpstreamCoverage, loadModel, startGateway, StartupError } from '../server/start-gateway.js';
 import { usage } from './usage.js';
 
@@ -112,6 +113,7 @@ async function runValidate(flags: Flags): Promise<number> {
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
   checkAuthPolicies(model, config);
+  routeLimits(model.routes, config.rateLimit); // throws when rateLimit.routes names no served route
   const services = new Set(model.routes.map((route) => route.service));
   process.stdout.write(`ok: ${model.routes.length} routes in ${services.size} service${services.size === 1 ? '' : 's'}${flags.config ? `, config ${flags.config}` : ''}\n`);
   return 0;

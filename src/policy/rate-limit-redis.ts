@@ -27,7 +27,8 @@ end
 redis.call('SET', KEYS[1], tostring(nextTat), 'PX', math.ceil(nextTat - now))
 return {1, tostring(nextTat - now), '0'}
 `;
-const GCRA_SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
+/** The script's SHA-1, as EVALSHA and SCRIPT EXISTS name it. */
+export const GCRA_SCRIPT_SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
 
 /** Where and how to reach Redis. */
 export interface RedisStoreOptions {
@@ -72,7 +73,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   const run = async (key: string, limit: BucketLimit): Promise<unknown> => {
     const args = [1, key, String(limit.intervalMs), String(limit.windowMs)] as const;
     try {
-      return await redis.evalsha(GCRA_SHA, ...args);
+      return await redis.evalsha(GCRA_SCRIPT_SHA, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return redis.eval(GCRA_SCRIPT, ...args);

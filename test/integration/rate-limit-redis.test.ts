@@ -1,6 +1,7 @@
 // Rate limits in Redis, end to end: two gateway instances share one budget through the real Redis
-// on 127.0.0.1:6379 (keys under a prefix unique to this run, deleted afterwards); and against a
-// redis-server this test starts, pauses and kills, the store failure modes: `closed` answers 503
+// on 127.0.0.1:6379 (keys under a prefix unique to this run, deleted afterwards); the store's Lua
+// GCRA against a private redis-server (same arithmetic as the memory store, TTLs, EVAL fallback
+// after SCRIPT FLUSH); and against a redis-server this test starts, pauses and kills, the store failure modes: `closed` answers 503
 // and calls nothing, `open` lets calls through with one logged warning, a hung Redis costs a
 // request no more than the command timeout, and both recover by themselves when Redis is back.
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import type { GatewayConfigInput } from '../../src/config/config-schema.js';
 import { fetchJson, startTestGateway, testProtosDir, type JsonResponse, type TestGateway } from '../helpers/gateway.js';
 import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
 import { freePort, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { GCRA_SCRIPT_SHA, createRedisStore } from '../../src/policy/rate-limit-redis.js';
+import { remainingTokens } from '../../src/policy/rate-limit.js';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
 let backend: RunningGrpcServer;
@@ -94,6 +97,51 @@ describe('two gateway instances, one Redis', () => {
     assert.equal(keys.length, 2, `one bucket per caller: ${keys.join(', ')}`);
     const ttl = await probe.pttl(keys[0]!);
     assert.ok(ttl > 0 && ttl <= 3_600_000, `buckets expire once full again (PTTL ${ttl})`);
+  });
+});
+
+describe('the Redis store on its own', () => {
+  let redis: RedisServer;
+  let admin: Redis;
+  let store: Awaited<ReturnType<typeof createRedisStore>>;
+
+  before(async () => {
+    redis = await startRedisServer(await freePort());
+    admin = new Redis(redis.url);
+    store = await createRedisStore({ url: redis.url, keyPrefix: 'unit:', connectTimeoutMs: 2000, commandTimeoutMs: 1000 });
+  });
+
+  after(async () => {
+    await store?.close();
+    await admin?.quit();
+    await redis?.kill();
+  });
+
+  it('runs the same GCRA as the memory store: 7 per minute is a burst of exactly 7', async () => {
+    assert.equal(store.connectedAtStart, true);
+    const limit = { intervalMs: 60_000 / 7, windowMs: 60_000 };
+    const states = [];
+    for (let i = 0; i < 8; i++) states.push(await store.take('seven', limit));
+    assert.deepEqual(
+      states.map((s) => s.allowed),
+      [true, true, true, true, true, true, true, false],
+    );
+    assert.deepEqual(
+      states.slice(0, 7).map((s) => remainingTokens(s, limit)),
+      [6, 5, 4, 3, 2, 1, 0],
+    );
+    // Redis's clock moved on a little between the calls
+    assert.ok(states[7]!.retryInMs > 8000 && states[7]!.retryInMs <= 60_000 / 7, `retry in ${states[7]!.retryInMs} ms`);
+    const ttl = await admin.pttl('unit:seven');
+    assert.ok(ttl > 59_000 && ttl <= 60_000, `the key lives until the bucket is full again (PTTL ${ttl})`);
+  });
+
+  it('falls back to EVAL when Redis lost the script (restart, SCRIPT FLUSH), and caches it again', async () => {
+    await admin.script('FLUSH');
+    const state = await store.take('flushed', { intervalMs: 1000, windowMs: 1000 });
+    assert.equal(state.allowed, true);
+    const cached = (await admin.script('EXISTS', GCRA_SCRIPT_SHA)) as number[];
+    assert.deepEqual(cached, [1]);
   });
 });
 

@@ -206,6 +206,8 @@ export const configSchema = z
          */
         channels: z.number().int().min(1).max(64).default(1),
         maxResponseBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+        /** HTTP/2 PING on every upstream connection this often, so a dead connection is noticed while idle; off when unset. */
+        keepaliveInterval: duration.optional(),
         /** How calls are spread over an upstream's addresses: `round-robin`, or `least-outstanding` (the less busy of two random addresses). */
         balance: z.enum(['round-robin', 'least-outstanding']).default('round-robin'),
         /** Passive outlier ejection: an address answering UNAVAILABLE (or unreachable) too often in a row leaves the rotation for a while. */

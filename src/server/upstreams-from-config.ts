@@ -94,7 +94,11 @@ export function upstreamEntries(config: GatewayConfig): UpstreamEntry[] {
 export async function createUpstreams(config: GatewayConfig, logger: Logger): Promise<UpstreamRegistry> {
   const registry = new UpstreamRegistry(
     upstreamEntries(config),
-    { size: config.upstream.channels, maxReceiveMessageBytes: config.upstream.maxResponseBytes },
+    {
+      size: config.upstream.channels,
+      maxReceiveMessageBytes: config.upstream.maxResponseBytes,
+      ...(config.upstream.keepaliveInterval === undefined ? {} : { keepaliveMs: ms(config.upstream.keepaliveInterval) }),
+    },
     config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
     resilienceOptions(config, logger),
     balancingOptions(config, logger),

@@ -53,6 +53,8 @@ describe('upstreams config', () => {
     assert.deepEqual(config.upstream.outlierDetection, { enabled: true, consecutiveFailures: 5, baseEjectionTime: '30s', maxEjectionTime: '5m', maxEjectedPercent: 50 });
     assert.equal(config.upstream.healthCheck.enabled, false);
     assert.equal(config.resilience.breaker.failureRatio, undefined);
+    assert.equal(config.upstream.keepaliveInterval, undefined);
+    assert.equal(parseConfigText('upstream: { keepaliveInterval: 20s }', '/etc/protogate.yaml').upstream.keepaliveInterval, '20s');
   });
 
   it('reports each bad value with its line, key and the fix', () => {

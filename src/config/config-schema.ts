@@ -51,8 +51,11 @@ const ipRange = z.string().superRefine((text, ctx) => {
 /** One rate limit, as `(protogate.v1.policy).rate_limit` writes it: `requests` per `per` (whole seconds) per `key`. */
 const rateLimitRule = z
   .object({
+    /** Calls allowed per window: the bucket's size, so also the largest burst. */
     requests: z.number().int().min(1).max(0xffffffff),
+    /** The window, a whole number of seconds ("1s", "60s", "1m"); the bucket refills evenly over it. */
     per: z.string().refine((text) => isRateLimitWindow(parseDurationMs(text)), 'must be a whole number of seconds such as "1s", "60s" or "1m"'),
+    /** `principal`: per authenticated caller, anonymous ones per client address; `ip`: per client address always. */
     key: z.enum(RATE_LIMIT_KEYS).default('principal'),
   })
   .strict();
@@ -526,6 +529,7 @@ export const configSchema = z
       .object({
         /** Where budgets live: `memory` (this process) or `redis` (shared by every instance using the same Redis and keyPrefix). */
         store: z.enum(['memory', 'redis']).default('memory'),
+        /** The memory store (`store: memory`). */
         memory: z
           .object({
             /** Buckets kept at most; past it the least recently used is dropped (its caller starts afresh). */
@@ -533,8 +537,10 @@ export const configSchema = z
           })
           .strict()
           .default({}),
+        /** The Redis store (`store: redis`). */
         redis: z
           .object({
+            /** The Redis to share budgets in; `rediss://` for TLS, `redis://:password@host:port/db` for a password and database. */
             url: z
               .string()
               .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL, e.g. "redis://127.0.0.1:6379" (or "redis://:password@host:6379/0")')

@@ -14,6 +14,8 @@ import { SCALAR_FORM_TYPES, wellKnownSchema } from './well-known-schemas.js';
 const MAX_QUERY_DEPTH = 3;
 
 const JSON_TYPE = 'application/json';
+const NDJSON_TYPE = 'application/x-ndjson';
+const SSE_TYPE = 'text/event-stream';
 
 /** The operation object of one route at its OpenAPI path. */
 export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protobuf.Root, registry: SchemaRegistry, tag: string): Schema {
@@ -47,7 +49,7 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   if (route.body !== '') operation['requestBody'] = requestBody(route, request, path, registry);
   const secured = route.auth !== undefined && !route.auth.public;
   operation['responses'] = {
-    '200': {
+    '200': route.serverStreaming ? streamResponse(route, responseSchema(route, response, registry)) : {
       description: route.responseBody === '' ? `A \`${route.responseType}\`.` : `The \`${route.responseBody}\` field of a \`${route.responseType}\`.`,
       content: { [JSON_TYPE]: { schema: responseSchema(route, response, registry) } },
     },
@@ -71,7 +73,29 @@ function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {
 
 function streamingNote(route: RouteSpec): string {
   const kind = route.clientStreaming && route.serverStreaming ? 'bidirectional' : route.clientStreaming ? 'client' : 'server';
-  return `This is a ${kind}-streaming RPC; the schemas describe one message of each stream.`;
+  if (route.clientStreaming) return `This is a ${kind}-streaming RPC; the gateway does not serve it yet (501). The schemas describe one message of each stream.`;
+  return `This is a ${kind}-streaming RPC: the response is a stream of messages, each sent as it arrives (README "Server streams").`;
+}
+
+/**
+ * The 200 of a server stream: NDJSON (the default) or Server-Sent Events by Accept. OpenAPI 3.1
+ * has no schema for the items of a sequence, so `schema` is one NDJSON line's message (the SSE
+ * content carries it as `x-protogate-item-schema`, OpenAPI 3.2's `itemSchema` in spirit) and the
+ * framing, the in-band error record and the end are described in words.
+ */
+function streamResponse(route: RouteSpec, message: Schema): Schema {
+  const what = route.responseBody === '' ? `\`${route.responseType}\`` : `\`${route.responseBody}\` field of a \`${route.responseType}\``;
+  return {
+    description: [
+      `A stream: one ${what} per upstream message, each flushed as it arrives. An error before the first message is an ordinary error response; a later one ends the stream with an in-band record.`,
+      '`application/x-ndjson` (the default, also for `*/*`): one message per line; a failure is a last line `{"error": google.rpc.Status}` (gRPC code, code name, message, details).',
+      '`text/event-stream` (Server-Sent Events, as EventSource asks): `data: <message JSON>` per message; `id: <cursor>` when the gateway is configured with a cursor field for this rpc (a reconnecting client sends it back as Last-Event-ID, forwarded to the backend as metadata `last-event-id`); `: ping` comments while idle; `event: error` with a google.rpc.Status as data for a failure; `event: end` when the stream completes.',
+    ].join('\n\n'),
+    content: {
+      [NDJSON_TYPE]: { schema: message },
+      [SSE_TYPE]: { schema: { type: 'string' }, 'x-protogate-item-schema': message },
+    },
+  };
 }
 
 function pathParameter(parameter: PathParameter, request: protobuf.Type): Schema {

@@ -306,6 +306,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Server streams, sent as NDJSON or Server-Sent Events by Accept: SSE heartbeats and event ids. */
     streaming: z
       .object({
         /** SSE comment (`: ping`) sent on a stream idle this long, so proxies keep the connection. */

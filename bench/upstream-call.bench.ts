@@ -1,14 +1,18 @@
-// Quick measurement, not a test: client CPU µs per unary call through createGrpcJsTransport and
-// createHttp2Transport side by side against a grpc-js echo server in a child process, closed loop. (Belongs in bench/ once that
-// room has an owner; kept here with the transport it measures.)
-//   BENCH_SERVER_CPU=1 taskset -c 0 node --import tsx test/integration/upstream/unary-loop.bench.ts [calls] [inFlight] [poolSize]
+// Client CPU µs per unary call of each upstream transport — grpc-js (createGrpcJsTransport),
+// node:http2 (createHttp2Transport), wire (createWireTransport) — and of bare grpc-js
+// makeUnaryRequest, side by side in one process against a grpc-js echo server in a child process,
+// closed loop at a fixed number of calls in flight. Rounds alternate between contenders so none
+// pays for JIT or GC another caused; the median of 5 rounds is reported. Pin the client and keep
+// the server off its core:
+//   BENCH_SERVER_CPU=1 taskset -c 0 node --import tsx bench/upstream-call.bench.ts [calls] [inFlight] [poolSize]
 import { execFileSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
-import { createGrpcJsTransport } from '../../../src/upstream/channel-pool.js';
-import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
-import { startTestServer } from './grpc-test-server.js';
+import { createGrpcJsTransport } from '../src/upstream/channel-pool.js';
+import { createWireTransport } from '../src/upstream/h2-wire/wire-transport.js';
+import { createHttp2Transport } from '../src/upstream/http2-transport.js';
+import { startTestServer } from '../test/integration/upstream/grpc-test-server.js';
 
 if (process.argv[2] === 'serve') {
   const server = await startTestServer({ Echo: (call, callback) => callback(null, call.request) });
@@ -40,6 +44,7 @@ if (process.argv[2] === 'serve') {
 
   const pool = createGrpcJsTransport({ target, size: poolSize });
   const lean = createHttp2Transport({ target, size: poolSize });
+  const wire = createWireTransport({ target, size: poolSize });
   const client = new Client(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   const identity = (bytes: Buffer): Buffer => bytes;
   const contenders: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
@@ -52,6 +57,10 @@ if (process.argv[2] === 'serve') {
       () => lean.unary({ path: '/test.Echo/Echo', message, metadata: [['x-request-id', 'r1']], deadline: Date.now() + 15_000 }),
     ],
     [
+      'createWireTransport().unary',
+      () => wire.unary({ path: '/test.Echo/Echo', message, metadata: [['x-request-id', 'r1']], deadline: Date.now() + 15_000 }),
+    ],
+    [
       'bare grpc-js makeUnaryRequest (1 channel)',
       () =>
         new Promise<void>((resolve) => {
@@ -61,7 +70,7 @@ if (process.argv[2] === 'serve') {
         }),
     ],
   ];
-  // Warm both up, then alternate rounds so neither pays for JIT or GC the other caused.
+  // Warm all up, then alternate rounds so none pays for JIT or GC the other caused.
   for (const [, call] of contenders) await run(5000, call);
   const samples = contenders.map((): number[] => []);
   for (let round = 0; round < 5; round++) {
@@ -76,5 +85,6 @@ if (process.argv[2] === 'serve') {
   client.close();
   await pool.close();
   await lean.close();
+  await wire.close();
   child.kill();
 }

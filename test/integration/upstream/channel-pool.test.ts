@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code } from '../../../src/errors/codes.js';
 import { createGrpcJsTransport, type ChannelPool, type ChannelPoolOptions } from '../../../src/upstream/channel-pool.js';
+import { createWireTransport } from '../../../src/upstream/h2-wire/wire-transport.js';
 import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
 import { UpstreamRegistry } from '../../../src/upstream/upstream-registry.js';
 import type { UnaryRequest } from '../../../src/upstream/transport.js';
@@ -16,6 +17,7 @@ function request(path: string, deadlineMs = 5000): UnaryRequest {
 const transports: ReadonlyArray<readonly [string, (options: ChannelPoolOptions) => ChannelPool]> = [
   ['grpc-js', createGrpcJsTransport],
   ['node:http2', createHttp2Transport],
+  ['wire', createWireTransport],
 ];
 
 for (const [transportName, createTransport] of transports) describe(`${transportName} channel pool`, () => {

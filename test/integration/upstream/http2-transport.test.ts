@@ -1,13 +1,16 @@
-// The node:http2 transport's own edges, against a raw node:http2 server that can answer what a
-// grpc-js server never would (HTTP errors, missing status, compressed flags, split frames, resets),
-// and against a grpc-js server that restarts. The behaviours shared with the grpc-js transport are
-// in unary-call.test.ts and channel-pool.test.ts, run over both transports.
+// The edges of the transports that speak HTTP/2 themselves (node:http2, and the wire transport
+// on its own framing), against a raw node:http2 server that can answer what a grpc-js server never
+// would (HTTP errors, missing status, compressed flags, split frames, resets), and against a
+// grpc-js server that restarts. The behaviours shared with the grpc-js transport are in
+// unary-call.test.ts and channel-pool.test.ts, run over every transport.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { Code } from '../../../src/errors/codes.js';
+import type { ChannelPoolOptions } from '../../../src/upstream/channel-pool.js';
+import { createWireTransport } from '../../../src/upstream/h2-wire/wire-transport.js';
 import { createHttp2Transport, type Http2Transport } from '../../../src/upstream/http2-transport.js';
 import { decodeGrpcMessage, encodeGrpcTimeout } from '../../../src/upstream/http2-metadata.js';
 import type { UnaryRequest } from '../../../src/upstream/transport.js';
@@ -28,6 +31,11 @@ function frame(message: Buffer, flag = 0): Buffer {
 
 const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' } as const;
 
+const transports: ReadonlyArray<readonly [string, (options: ChannelPoolOptions) => Http2Transport]> = [
+  ['node:http2', createHttp2Transport],
+  ['wire', createWireTransport],
+];
+
 /** Answers with headers, one framed message and trailers, all as given. */
 function answer(stream: ServerHttp2Stream, body: Buffer | undefined, trailers: Record<string, string>): void {
   stream.respond(GRPC_HEADERS, { waitForTrailers: true });
@@ -35,7 +43,7 @@ function answer(stream: ServerHttp2Stream, body: Buffer | undefined, trailers: R
   stream.end(body);
 }
 
-describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
+for (const [transportName, createTransport] of transports) describe(`${transportName} transport: protocol edges (raw HTTP/2 server)`, () => {
   const handlers = new Map<string, RawHandler>();
   const seen: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
   const resets: number[] = [];
@@ -68,7 +76,7 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
     await once(server, 'listening');
     const address = server.address();
     assert.ok(address !== null && typeof address === 'object');
-    transport = createHttp2Transport({ target: `127.0.0.1:${address.port}`, maxReceiveMessageBytes: 1024 });
+    transport = createTransport({ target: `127.0.0.1:${address.port}`, maxReceiveMessageBytes: 1024 });
 
     handlers.set('/t.S/Echo', (stream, _headers, body) => answer(stream, frame(body.subarray(5)), { 'grpc-status': '0', 'x-t': 'v' }));
     handlers.set('/t.S/Split', (stream) => {
@@ -245,7 +253,7 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
   it('sends keepalive PINGs when keepaliveMs is set', async () => {
     const address = server.address();
     assert.ok(address !== null && typeof address === 'object');
-    const kept = createHttp2Transport({ target: `127.0.0.1:${address.port}`, keepaliveMs: 20 });
+    const kept = createTransport({ target: `127.0.0.1:${address.port}`, keepaliveMs: 20 });
     try {
       assert.ok((await kept.unary(request('/t.S/Echo'))).ok);
       const before = pings;
@@ -264,7 +272,7 @@ describe('node:http2 transport: protocol edges (raw HTTP/2 server)', () => {
   });
 });
 
-describe('node:http2 transport: upstream restart (grpc-js server)', () => {
+for (const [transportName, createTransport] of transports) describe(`${transportName} transport: upstream restart (grpc-js server)`, () => {
   async function startEcho(port: number): Promise<{ port: number; close(): void }> {
     const server = new Server();
     const identity = (bytes: Buffer): Buffer => bytes;
@@ -280,7 +288,7 @@ describe('node:http2 transport: upstream restart (grpc-js server)', () => {
 
   it('recovers on the next calls after the server restarts on the same port', async () => {
     const first = await startEcho(0);
-    const transport = createHttp2Transport({ target: `127.0.0.1:${first.port}` });
+    const transport = createTransport({ target: `127.0.0.1:${first.port}` });
     try {
       assert.ok((await transport.unary(request('/test.Echo/Echo'))).ok);
       first.close();

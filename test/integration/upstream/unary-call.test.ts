@@ -1,4 +1,4 @@
-// Unary calls through each transport (the grpc-js channel pool and the node:http2 client) against
+// Unary calls through each transport (the grpc-js channel pool, the node:http2 client and the wire client) against
 // a real grpc-js server on loopback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import protobuf from 'protobufjs/minimal.js';
 import { Metadata } from '@grpc/grpc-js';
 import { Code } from '../../../src/errors/codes.js';
 import { createGrpcJsTransport, type ChannelPool, type ChannelPoolOptions } from '../../../src/upstream/channel-pool.js';
+import { createWireTransport } from '../../../src/upstream/h2-wire/wire-transport.js';
 import { createHttp2Transport } from '../../../src/upstream/http2-transport.js';
 import { decodeStatusDetails } from '../../../src/upstream/status-details.js';
 import { exceededLocalLimit } from '../../../src/upstream/unary-call.js';
@@ -50,6 +51,7 @@ async function closedPort(): Promise<number> {
 const transports: ReadonlyArray<readonly [string, (options: ChannelPoolOptions) => ChannelPool]> = [
   ['grpc-js', createGrpcJsTransport],
   ['node:http2', createHttp2Transport],
+  ['wire', createWireTransport],
 ];
 
 for (const [transportName, createTransport] of transports) describe(`${transportName} transport: unary`, () => {

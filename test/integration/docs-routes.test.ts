@@ -47,6 +47,31 @@ describe('docs routes', () => {
     assert.deepEqual(parse(await yaml.text()), committed);
   });
 
+  it('serves the document as the config makes it true: config rate limits and auth', async () => {
+    const g = await gateway({
+      rateLimit: { routes: { LibraryService_ListShelves: { requests: 10, per: '1m', key: 'ip' } } },
+      auth: { apiKeys: { header: 'x-library-key', keys: [{ sha256: 'a'.repeat(64), principal: 'p' }] }, defaultPolicy: 'authenticated' },
+    });
+    const doc = (await fetchJson(`${g.base}/openapi.json`)).json;
+    const operations = Object.values(doc.paths as Record<string, Record<string, any>>).flatMap((item) => Object.values(item));
+    const byId = (id: string) => operations.find((op) => op.operationId === id);
+    const list = byId('LibraryService_ListShelves');
+    assert.deepEqual(list.responses['429'], { $ref: '#/components/responses/TooManyRequests' });
+    assert.match(list.description, /10 calls per 1 min per client address/);
+    assert.equal(byId('LibraryService_GetBook').responses['429'], undefined);
+    // ListShelves is public in its proto; unannotated methods follow defaultPolicy: authenticated
+    assert.deepEqual(list.security, []);
+    assert.deepEqual(byId('LibraryService_CreateShelf').security, [{ apiKeyAuth: [] }]);
+    assert.deepEqual(byId('LibraryService_CreateShelf').responses['401'], { $ref: '#/components/responses/Unauthenticated' });
+    assert.deepEqual(doc.components.securitySchemes.apiKeyAuth.name, 'x-library-key');
+    assert.equal(doc.components.securitySchemes.bearerAuth, undefined, 'no jwt configured');
+    // the gateway agrees with its document
+    assert.equal((await fetch(`${g.base}/v1/shelves`)).headers.get('ratelimit-limit'), '10');
+    const anonymous = await fetch(`${g.base}/v1/shelves`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /x-library-key/);
+  });
+
   it('serve --generated: the document comes from DIR/openapi.json', async () => {
     const g = await gateway({ protos: { generated: path.join(packageRoot, 'openapi') } });
     const json = await fetchJson(`${g.base}/openapi.json`);

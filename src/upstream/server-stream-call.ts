@@ -7,7 +7,7 @@ import { clientSafeMessage } from './client-safe-message.js';
 import { fromGrpcMetadata, statusDetailsOf, toGrpcMetadata } from './metadata.js';
 import { ServerStreamQueue } from './server-stream.js';
 import type { ServerStreamCall, UnaryRequest } from './transport.js';
-import { localFailure, markLocalLimit, type UnaryCallLimits } from './unary-call.js';
+import { definedStatus, localFailure, markLocalLimit, type UnaryCallLimits } from './unary-call.js';
 
 const serialize = (message: Uint8Array): Buffer =>
   Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
@@ -61,17 +61,18 @@ export function invokeServerStream(client: Client, target: string, limits: Unary
     if (status.code === Code.OK) {
       queue.end({ ok: true, headers: queue.headers(), trailers });
     } else {
+      const { code, details } = definedStatus(status.code, status.details);
       const failure = {
         ok: false as const,
-        code: status.code,
-        message: clientSafeMessage(status.code, status.details, target),
+        code,
+        message: clientSafeMessage(code, details, target),
         statusDetails: statusDetailsOf(status.metadata),
         headers: queue.headers(),
         trailers,
-        cause: `${target}${path}: ${status.details}`,
+        cause: `${target}${path}: ${details}`,
       };
       // see unary-call.ts: grpc-js's own receive limit, after the response headers arrived
-      const local = status.code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(status.details);
+      const local = code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(details);
       queue.end(local ? markLocalLimit(failure, 'response') : failure);
     }
     onSettled();

@@ -36,6 +36,16 @@ export function markLocalLimit(failure: Failure, side: 'request' | 'response'): 
   return failure;
 }
 
+/**
+ * grpc-js ends a call with no code and no details when one of its filters rejects with a plain
+ * Error (a response message flagged compressed without a grpc-encoding): an upstream protocol
+ * error, reported as INTERNAL rather than passed on as `undefined` (which crashed the process).
+ */
+export function definedStatus(code: number | undefined, details: string | undefined): { code: number; details: string } {
+  if (typeof code !== 'number') return { code: Code.INTERNAL, details: details || 'Upstream protocol error (the call ended without a status code)' };
+  return { code, details: details ?? '' };
+}
+
 /** A failure decided locally, before or without an upstream status. */
 export function localFailure(code: number, message: string, cause: string): Failure {
   return { ok: false, code, message, statusDetails: undefined, headers: EMPTY, trailers: EMPTY, cause };
@@ -111,8 +121,7 @@ export function invokeUnary(
         resolve({ ok: true, message: response, headers, trailers });
         return;
       }
-      let code = error?.code ?? status.code;
-      let details = error?.details ?? status.details;
+      let { code, details } = definedStatus(error?.code ?? status.code, error?.details ?? status.details);
       if (code === Code.CANCELLED && signal?.aborted !== true) {
         // Not our cancellation: grpc-js reports a server's RST_STREAM CANCEL (a backend killed or
         // force-stopped mid-call) as CANCELLED. For the HTTP client that is an upstream outage,

@@ -36,14 +36,17 @@ export interface HostileGateway {
  * Starts a recording backend and `protogate serve` for echo.proto in front of it, with `config`
  * (a config file object; protos and upstream come as flags).
  */
-export async function startHostileGateway(config: Record<string, unknown> = {}, backendPort = 0): Promise<HostileGateway> {
-  const backend = await startRecordingBackend(backendPort);
+export async function startHostileGateway(
+  config: Record<string, unknown> = {},
+  options: { backendPort?: number; /** the CLI's upstream instead of the recording backend */ upstream?: string } = {},
+): Promise<HostileGateway> {
+  const backend = await startRecordingBackend(options.backendPort ?? 0);
   const dir = mkdtempSync(path.join(tmpdir(), 'protogate-hostile-'));
   const configFile = path.join(dir, 'protogate.yaml');
   writeFileSync(configFile, JSON.stringify(config)); // JSON is YAML
   const cli = await serveCli([
     '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto',
-    '--upstream', `*=${backend.server.target}`, '--port', '0', '--host', '127.0.0.1', '--config', configFile,
+    '--upstream', `*=${options.upstream ?? backend.server.target}`, '--port', '0', '--host', '127.0.0.1', '--config', configFile,
   ]);
   let stderr = '';
   cli.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -7,7 +7,7 @@ import protobuf from 'protobufjs';
 import { Code, codeName } from './errors/codes.js';
 import { GatewayError, type StatusDetail } from './errors/gateway-error.js';
 import type { GatewayModel } from './gateway-model.js';
-import type { GatewayReply, ReplyStream } from './pipeline.js';
+import type { GatewayReply } from './pipeline.js';
 import type { CompiledRoute } from './transcode/compiled-route.js';
 import type { CodecRegistry, JsonWriteOptions } from './transcode/json/codec.js';
 import type { SystemParameters } from './transcode/system-parameters.js';
@@ -114,20 +114,23 @@ export function createStreamServer(
       // one compact JSON value per record: $prettyPrint would break NDJSON's line framing
       const system = inputs.system.prettyPrint ? { ...inputs.system, prettyPrint: false } : inputs.system;
       let stopped = false;
+      const reply: GatewayReply = { statusCode: 200, headers, body: '', route };
       const records = streamRecords(call, pending, {
         format,
         encode: (message) => route.encodeResponse(message, system),
         idOf: format === 'sse' ? idReaders.get(route) : undefined,
         heartbeatMs: format === 'sse' ? options.sseHeartbeatMs : 0,
         errorOf: (status) => (stopped ? SHUTTING_DOWN : errorOf(status)),
+        // the in-band failure goes on the reply too, for the access log and metrics
+        onFailure: (error) => (reply.error = error),
       });
-      const stream: ReplyStream = Object.assign(records, {
+      reply.stream = Object.assign(records, {
         stop() {
           stopped = true;
           call.cancel();
         },
       });
-      return { statusCode: 200, headers, body: '', stream, route };
+      return reply;
     },
   };
 }
@@ -138,6 +141,7 @@ interface RecordOptions {
   readonly idOf: IdReader | undefined;
   readonly heartbeatMs: number;
   readonly errorOf: (status: CallFailure) => GatewayError;
+  readonly onFailure: (error: GatewayError) => void;
 }
 
 const IDLE: unique symbol = Symbol('idle');
@@ -179,6 +183,7 @@ async function* streamRecords(
       if (!status.ok) failure = options.errorOf(status);
     }
     if (failure !== undefined) {
+      options.onFailure(failure);
       const json = statusJson(failure.code, failure.message, failure.details);
       yield sse ? sseError(json) : ndjsonError(json);
     } else if (sse) {

@@ -23,12 +23,14 @@ export const SSE_HEARTBEAT = ': ping\n\n';
  * otherwise — also for `*\/*`, `application/json` or no Accept at all, so curl and fetch work as is.
  */
 export function streamFormatFor(accept: string | undefined): StreamFormat {
-  if (accept === undefined || !accept.includes('text/event-stream')) return 'ndjson';
+  // media types are case-insensitive (RFC 9110 §8.3.1)
+  const ranges = accept?.toLowerCase();
+  if (ranges === undefined || !ranges.includes('text/event-stream')) return 'ndjson';
   let sse = 0;
   let ndjson = 0;
-  for (const range of accept.split(',')) {
+  for (const range of ranges.split(',')) {
     const [type = '', ...params] = range.split(';');
-    const name = type.trim().toLowerCase();
+    const name = type.trim();
     let q = 1;
     for (const param of params) {
       const [key, value] = param.split('=');

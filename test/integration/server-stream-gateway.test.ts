@@ -3,8 +3,10 @@
 // message, errors before and after the first message, heartbeats, SSE ids and Last-Event-ID,
 // cancellation on disconnect, the stream deadline, backpressure and shutdown.
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import type { RequestEvent } from '../../src/observability/request-events.js';
 import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { startTickerBackend, TICKER_PROTO as PROTO, type TickerBackend } from '../helpers/ticker-backend.js';
 
@@ -142,6 +144,23 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       const { events } = sseEvents(sse.text);
       assert.deepEqual(events.map((e) => e.event), ['message', 'error']);
       assert.equal(events[1]!.data.status, 'ABORTED');
+    });
+
+    it('the request event of a stream is published at its end, with the in-band failure and the bytes written', async () => {
+      const events: RequestEvent[] = [];
+      const onRequest = (message: unknown) => {
+        if ((message as RequestEvent).source === gateway.pipeline) events.push(message as RequestEvent);
+      };
+      subscribe('protogate:request', onRequest);
+      try {
+        const response = await fetchJson(`${gateway.base}/v1/ticks/o?count=5&failAfter=1&failCode=10`);
+        assert.equal(events.length, 1);
+        assert.deepEqual([events[0]!.status, events[0]!.grpcCode, events[0]!.reason], [200, 10, 'PG_UPSTREAM_ERROR']);
+        assert.equal(events[0]!.bytes, Buffer.byteLength(response.text));
+        assert.equal(events[0]!.route?.spec.method, 'Tick');
+      } finally {
+        unsubscribe('protogate:request', onRequest);
+      }
     });
 
     it('SSE heartbeats on an idle stream; NDJSON has none', async () => {

@@ -70,8 +70,8 @@ function branches(node: JsonSchema): JsonSchema[] {
 }
 
 /**
- * The doc comment of each key of `configSchema`, by key path. Follows `z.object({…})`
- * literals, `z.array(…)` ('[]'), `z.record(…, value)` ('{}') and schemas kept in top-level
+ * The doc comment of each key of `configSchema`, by key path. Follows `z.object({…})` and
+ * `.extend({…})` literals, `z.array(…)` ('[]'), `z.record(…, value)` ('{}') and schemas kept in top-level
  * constants of the same file.
  */
 export function readKeyComments(source: string): Map<string[], string> {
@@ -97,7 +97,7 @@ export function readKeyComments(source: string): Map<string[], string> {
       const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
       visit(callee, keyPath);
       const [first, second] = node.arguments;
-      if (name === 'object' && first !== undefined && ts.isObjectLiteralExpression(first)) {
+      if ((name === 'object' || name === 'extend') && first !== undefined && ts.isObjectLiteralExpression(first)) {
         for (const property of first.properties) {
           if (!ts.isPropertyAssignment(property)) continue;
           const key = property.name.getText(file).replace(/^['"]|['"]$/g, '');

@@ -55,10 +55,13 @@ function collectRows(node: JsonSchema, key: string, rows: Row[], top: boolean): 
     }
     return;
   }
-  const items = node.type === 'array' ? node.items : undefined;
-  if (items !== undefined && objectOf(items) !== undefined) collectRows(items, `${key}[]`, rows, true);
-  const values = typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
-  if (values !== undefined && objectOf(values) !== undefined) collectRows(values, `${key}.{}`, rows, true);
+  // The keys inside a list's items or a map's values, for each form a key may take (`upstreams`: list or map).
+  for (const form of [node, ...(node.anyOf ?? [])]) {
+    const items = form.type === 'array' ? form.items : undefined;
+    if (items !== undefined && objectOf(items) !== undefined) collectRows(items, `${key}[]`, rows, true);
+    const values = typeof form.additionalProperties === 'object' ? form.additionalProperties : undefined;
+    if (values !== undefined && objectOf(values) !== undefined) collectRows(values, `${key}.{}`, rows, true);
+  }
 }
 
 /** The object schema of a node (itself, or one of its alternatives), if it has keys. */
@@ -87,14 +90,20 @@ export function typeOf(node: JsonSchema): string {
   if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
   if (node.anyOf !== undefined) return node.anyOf.map(typeOf).join(' or ');
   const type = Array.isArray(node.type) ? node.type.join(' or ') : (node.type ?? 'any');
-  if (type === 'array') return `list of ${node.items === undefined ? 'any' : typeOf(node.items)}${bounds(node, 'minItems', 'maxItems', ' items')}`;
+  if (type === 'array') return `list of ${node.items === undefined ? 'any' : nested(node.items)}${bounds(node, 'minItems', 'maxItems', ' items')}`;
   if (type === 'object') {
     const values = typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
-    return values !== undefined && node.properties === undefined ? `map of ${typeOf(values)}` : 'object';
+    return values !== undefined && node.properties === undefined ? `map of ${nested(values)}` : 'object';
   }
   if (type === 'integer' || type === 'number') return `${type}${bounds(node, 'minimum', 'maximum', '')}`;
   if (type === 'string') return `string${node.minLength !== undefined && node.minLength !== 1 ? ` (≥ ${String(node.minLength)} chars)` : ''}`;
   return type;
+}
+
+/** A type inside a list or map: alternatives in parentheses, so "or" reads unambiguously. */
+function nested(node: JsonSchema): string {
+  const text = typeOf(node);
+  return node.anyOf !== undefined ? `(${text})` : text;
 }
 
 function bounds(node: JsonSchema, min: string, max: string, unit: string): string {

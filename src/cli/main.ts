@@ -4,15 +4,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildModel } from '../../codegen/build-model.js';
-import { writeGeneratedOutput } from '../../codegen/generated-output.js';
-import { buildOpenApi } from '../../codegen/openapi.js';
+import { writeGeneratedOutput, writeServiceDocuments } from '../../codegen/generated-output.js';
+import { buildOpenApi, buildServiceDocuments } from '../../codegen/openapi.js';
 import { ProtoError } from '../../codegen/source-location.js';
 import { configSchema, HOST_PORT_PATTERN, SERVICE_PATTERN, type GatewayConfig } from '../config/config-schema.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
-import { createLogger } from '../observability/logger.js';
 import { packageRoot } from '../package-paths.js';
 import { routeLimits } from '../policy/rate-limit.js';
-import { checkAuthPolicies, checkUpstreamCoverage, loadModel, startGateway, StartupError } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkUpstreamCoverage, loadModel, StartupError } from '../server/start-gateway.js';
+import { serve } from './serve-lifecycle.js';
 import { usage } from './usage.js';
 
 const flagSpec = {
@@ -21,9 +21,11 @@ const flagSpec = {
   upstream: { type: 'string', multiple: true },
   generated: { type: 'string' },
   out: { type: 'string' },
+  'openapi-per-service': { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
   'admin-port': { type: 'string' },
+  workers: { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -85,12 +87,13 @@ function report(error: unknown): number {
 function runGenerate(flags: Flags): number {
   if (flags.out === undefined) throw new FlagError('generate needs --out DIR');
   if (!flags.proto?.length) throw new FlagError('generate needs at least one --proto FILE');
-  for (const name of ['upstream', 'port', 'host', 'admin-port', 'generated'] as const) {
+  for (const name of ['upstream', 'port', 'host', 'admin-port', 'workers', 'generated'] as const) {
     if (flags[name] !== undefined) throw new FlagError(`--${name} does not apply to generate`);
   }
   const { model, protos } = buildModel({ protoPaths: flags['proto-path'] ?? [], protoFiles: flags.proto });
   const openapi = buildOpenApi(model, protos);
   writeGeneratedOutput(flags.out, model, openapi, flags.proto);
+  const perService = flags['openapi-per-service'] === true ? writeServiceDocuments(flags.out, buildServiceDocuments(model, protos)) : [];
   const byService = new Map<string, { routes: number; messages: Set<string> }>();
   for (const route of model.routes) {
     const entry = byService.get(route.service) ?? { routes: 0, messages: new Set<string>() };
@@ -103,12 +106,14 @@ function runGenerate(flags: Flags): number {
   }
   if (byService.size === 0) process.stdout.write('no services with google.api.http rules found\n');
   process.stdout.write(`wrote ${path.join(flags.out, 'gateway.gen.mjs')} and ${path.join(flags.out, 'openapi.json')}\n`);
+  for (const file of perService) process.stdout.write(`wrote ${file}\n`);
   return 0;
 }
 
 /** `validate`: everything `serve` checks before listening (config, protos, rules, upstream coverage), then exit. */
 async function runValidate(flags: Flags): Promise<number> {
   if (flags.out !== undefined) throw new FlagError('--out applies to generate, not validate');
+  if (flags['openapi-per-service'] !== undefined) throw new FlagError('--openapi-per-service applies to generate, not validate');
   const config = mergeFlags(flags.config === undefined ? configSchema.parse({}) : loadConfigFile(flags.config), flags);
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
@@ -121,28 +126,9 @@ async function runValidate(flags: Flags): Promise<number> {
 
 async function runServe(flags: Flags): Promise<number> {
   if (flags.out !== undefined) throw new FlagError('--out applies to generate, not serve');
-  const config = mergeFlags(flags.config === undefined ? configSchema.parse({}) : loadConfigFile(flags.config), flags);
-  const logger = createLogger(config.log);
-  const gateway = await startGateway(config, logger);
-  process.stderr.write(`protogate: serving ${gateway.pipeline.routes.length} routes on http://${displayHost(config.server.host)}:${gateway.port}\n`);
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      gateway.close().then(
-        () => resolve(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'error during shutdown');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-}
-
-function displayHost(host: string): string {
-  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  if (flags['openapi-per-service'] !== undefined) throw new FlagError('--openapi-per-service applies to generate, not serve');
+  const readConfig = () => mergeFlags(flags.config === undefined ? configSchema.parse({}) : loadConfigFile(flags.config), flags);
+  return serve(readConfig(), { readConfig, configFile: flags.config });
 }
 
 /** Flags override the config file (DESIGN §3); flag values are checked here, exit 2 when bad. */
@@ -155,6 +141,11 @@ function mergeFlags(base: GatewayConfig, flags: Flags): GatewayConfig {
   if (flags.host !== undefined) config.server.host = flags.host;
   if (flags.port !== undefined) config.server.port = portFlag('--port', flags.port);
   if (flags['admin-port'] !== undefined) config.server.adminPort = portFlag('--admin-port', flags['admin-port']);
+  if (flags.workers !== undefined) {
+    const workers = flags.workers === 'auto' ? 'auto' : Number(flags.workers);
+    if (workers !== 'auto' && !(/^\d+$/.test(flags.workers) && workers >= 1 && workers <= 256)) throw new FlagError(`--workers "${flags.workers}" is not a number of processes (1–256) or "auto"`);
+    config.server.workers = workers;
+  }
   for (const entry of flags.upstream ?? []) {
     const match = /^([^=]+)=(.+)$/.exec(entry);
     const service = match?.[1]?.trim();

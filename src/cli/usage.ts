@@ -4,9 +4,10 @@
 export const usage = `Usage:
   protogate serve --proto-path DIR --proto FILE.proto --upstream SERVICE=HOST:PORT
                   [--port 8080] [--host 0.0.0.0] [--admin-port N] [--config protogate.yaml]
+                  [--workers N|auto]
   protogate serve --generated DIR --upstream SERVICE=HOST:PORT [...]
   protogate serve --config protogate.yaml
-  protogate generate --proto-path DIR --proto FILE.proto --out DIR
+  protogate generate --proto-path DIR --proto FILE.proto --out DIR [--openapi-per-service]
   protogate validate [--config protogate.yaml] [--proto-path DIR --proto FILE.proto --upstream …]
 
 Commands:
@@ -27,12 +28,21 @@ Options:
                             SERVICE '*' stands for every service without its own entry
   --generated DIR           serve the output of \`protogate generate\` instead of --proto
   --out DIR                 (generate) where to write the output
+  --openapi-per-service     (generate) also write openapi.<package.Service>.json, one
+                            document per service, beside the merged openapi.json
   --port N                  HTTP port (default 8080; 0 picks a free one)
   --host ADDR               listen address (default 0.0.0.0)
   --admin-port N            port for /healthz, /readyz and /metrics (off by default)
   --config FILE             protogate.yaml; flags override its values
+  --workers N|auto          (serve) worker processes sharing the port (default 1: serve
+                            in this process; auto: one per core); the admin port then
+                            sums the workers' metrics
   -h, --help                show this help
   --version                 print the version
+
+Signals (serve): SIGTERM/SIGINT stop accepting, let requests in flight finish (up to
+server.drainTimeout, default 10s) and exit 0; SIGHUP reloads the config file and protos
+(an invalid one is logged and the running config kept). Config keys: docs/config-reference.md.
 
 Exit codes: 0 ok, 1 bad protos/annotations/config or startup failure (message on stderr
 as file:line:col: problem (fix)), 2 bad command-line flags.

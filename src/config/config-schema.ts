@@ -134,15 +134,22 @@ const upstreamMap = z
     ),
   );
 
-
 export const configSchema = z
   .object({
+    /** The listening side: addresses, ports, TLS, shutdown, reload and worker processes. */
     server: z
       .object({
+        /** Listen address of the main and admin ports. */
         host: z.string().default('0.0.0.0'),
+        /** The main (API) port; 0 picks a free one. */
         port: port.default(8080),
-        /** Port of /healthz and /readyz; off when unset. */
+        /** Port of /healthz, /readyz and /metrics; off when unset. */
         adminPort: port.optional(),
+        /**
+         * On SIGTERM/SIGINT the gateway stops accepting and lets requests in flight finish for at
+         * most this long (also the longest a reload waits for the old config's requests).
+         */
+        drainTimeout: duration.default('10s'),
         /**
          * A client must send its whole request head within this long, else it gets 408 and the
          * connection closes (slow-header clients, "slowloris", cannot hold sockets for long).
@@ -151,6 +158,10 @@ export const configSchema = z
         headersTimeout: duration.default('10s'),
         /** A client must send its whole request, body included, within this long (slow bodies → 408). */
         requestTimeout: duration.default('30s'),
+        /** Reload config and protos when the config file changes, as on SIGHUP. */
+        watchConfig: z.boolean().default(false),
+        /** Worker processes sharing the port (node:cluster), or "auto" for one per core; 1 serves in-process. */
+        workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
         /**
          * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: when the socket
          * peer is one, the client address is the rightmost X-Forwarded-For entry that is not.
@@ -179,6 +190,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** The protos whose google.api.http rules are served (like `--proto-path`/`--proto`), or generated output. */
     protos: z
       .object({
         /** Import roots, in order (like protoc -I). */
@@ -196,6 +208,7 @@ export const configSchema = z
      * "HOST:PORT", ["HOST:PORT", …] or `{ addresses | dns | target, tls }`.
      */
     upstreams: z.union([upstreamList, upstreamMap]).default([]),
+    /** How the gateway talks gRPC to every upstream: client, channels, balancing, health. */
     upstream: z
       .object({
         /**
@@ -291,6 +304,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Upstream deadlines (a client's grpc-timeout header can only shorten them). */
     timeouts: z
       .object({
         /** Upstream deadline when neither the rpc's proto option nor `services` sets one. */
@@ -319,6 +333,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** The proto3 JSON mapping: strictness, defaults and bounds of request bodies. */
     json: z
       .object({
         /** `reject` (default): unknown JSON fields are a 400; `ignore`: they are dropped. */
@@ -331,6 +346,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** The shape of error bodies (always google.rpc.Status content). */
     errors: z
       .object({
         /** `status`: {code,status,message,details}; `google`: {"error":{…}} as Google's APIs answer. */
@@ -338,6 +354,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Bounds on what a request may be; beyond them it is refused (413, 431, 414, 400). */
     limits: z
       .object({
         maxBodyBytes: z.number().int().min(1).default(1024 * 1024),
@@ -348,6 +365,27 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Overload protection: while the event loop lags or the heap is over a threshold, requests
+     * are answered 503 UNAVAILABLE with Retry-After at once instead of queueing; absent: off.
+     */
+    overload: z
+      .object({
+        /** Event-loop delay (99th percentile, sampled every 250 ms) above which requests are shed. */
+        maxEventLoopDelayMs: z.number().int().min(1).optional(),
+        /** V8 heap in use above which requests are shed. */
+        maxHeapUsedBytes: z.number().int().min(16 * 1024 * 1024).optional(),
+        /** Retry-After of a shed request, in seconds. */
+        retryAfterSeconds: z.number().int().min(1).max(3600).default(1),
+      })
+      .strict()
+      .superRefine((overload, ctx) => {
+        if (overload.maxEventLoopDelayMs === undefined && overload.maxHeapUsedBytes === undefined) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs maxEventLoopDelayMs or maxHeapUsedBytes (or remove the key to turn overload protection off)' });
+        }
+      })
+      .optional(),
+    /** Which request headers travel to the upstream as gRPC metadata. */
     metadata: z
       .object({
         /** Request headers forwarded as metadata besides x-request-id, traceparent, tracestate, grpc-metadata-*. */
@@ -355,6 +393,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** The OpenAPI document and the Swagger UI page on the main port. */
     docs: z
       .object({
         /** Serve the OpenAPI document and the interactive docs page (Swagger UI, self-hosted). */

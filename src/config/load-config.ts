@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import type { ZodIssue, ZodType, ZodTypeDef } from 'zod';
+import type { ZodIssue, ZodType, ZodTypeAny, ZodTypeDef } from 'zod';
 import { configSchema, type GatewayConfig } from './config-schema.js';
+import { keysAt } from './schema-keys.js';
 
 /** A bad config file: every problem, each with its location and the key it concerns. */
 export class ConfigError extends Error {
@@ -66,23 +67,18 @@ export function parseYamlWith<T>(text: string, file: string, schema: ZodType<T, 
   }
   const parsed = schema.safeParse(doc.toJS() ?? empty);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap(branchIssues).map((issue) => describeIssue(issue, doc, lineCounter, file)));
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, doc, lineCounter, file, schema)));
   }
   return parsed.data;
 }
 
-/**
- * A union's own issue ("Invalid input") names nothing; when exactly one branch accepted the
- * value's shape (the list or the map form of `upstreams`, say), its issues are the real ones.
- */
-function branchIssues(issue: ZodIssue): ZodIssue[] {
-  if (issue.code !== 'invalid_union') return [issue];
-  const depth = issue.path.length;
-  const meant = issue.unionErrors.filter((error) => !error.issues.some((inner) => inner.code === 'invalid_type' && inner.path.length <= depth));
-  return meant.length === 1 ? meant[0]!.issues.flatMap(branchIssues) : [issue];
-}
-
-function describeIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string): string {
+function describeIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string, schema: ZodTypeAny): string | string[] {
+  if (issue.code === 'invalid_union') {
+    // "Invalid input" says nothing: report the alternative the value was meant for, the one
+    // whose shape (list, map, …) it has, i.e. whose problems are not a wrong type at the union itself.
+    const meant = issue.unionErrors.find((error) => !error.issues.some((inner) => inner.code === 'invalid_type' && inner.path.length <= issue.path.length));
+    if (meant !== undefined) return meant.issues.flatMap((inner) => describeIssue(inner, doc, lines, file, schema));
+  }
   const keyPath = issue.path.map(String);
   let offset = nodeOffset(doc, issue.path);
   let shown = keyPath.join('.') || '(top level)';
@@ -92,9 +88,16 @@ function describeIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file:
     offset = keyOffset(doc, issue.path, key) ?? offset;
     shown = [...keyPath, key].join('.');
     problem = `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}`;
-    return `${file}:${position(lines, offset)}: ${shown}: ${problem} (remove it, or check its spelling against the documented keys)`;
+    const known = keysAt(schema, issue.path);
+    const hint = known.length > 0 ? `remove it, or use one of the keys allowed here: ${known.join(', ')}` : 'remove it, or check its spelling against the documented keys';
+    return `${file}:${position(lines, offset)}: ${shown}: ${problem} (${hint})`;
   }
   if (issue.code === 'invalid_type' && issue.received === 'undefined') problem = `is required (${issue.expected})`;
+  if (issue.code === 'invalid_enum_value') {
+    // zod's own text quotes with ' and reads "Invalid enum value"; say what is allowed instead.
+    problem = `is ${JSON.stringify(issue.received)}, not an allowed value`;
+    return `${file}:${position(lines, offset)}: ${shown}: ${problem} (use one of: ${issue.options.map(String).join(', ')})`;
+  }
   return `${file}:${position(lines, offset)}: ${shown}: ${problem} (fix this value)`;
 }
 

@@ -24,6 +24,8 @@ export interface GatewayMetrics {
   readonly contentType: string;
   /** The Prometheus text exposition of every metric. */
   text(): Promise<string>;
+  /** Starts counting `pipeline`'s requests too (after a reload); returns the function that stops it. */
+  observe(pipeline: Pipeline): () => void;
   /** Stops listening to request events. */
   close(): void;
 }
@@ -59,8 +61,8 @@ interface UpstreamSeries {
   readonly duration: HistogramSeries;
 }
 
-/** Creates the metrics of `pipeline`'s gateway and starts counting its requests. */
-export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetricsOptions = {}): GatewayMetrics {
+/** Creates the metrics of a gateway and starts counting `pipeline`'s requests (if given; see `observe`). */
+export function createGatewayMetrics(pipeline: Pipeline | undefined, options: GatewayMetricsOptions = {}): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -166,50 +168,66 @@ export function createGatewayMetrics(pipeline: Pipeline, options: GatewayMetrics
     byStatus: new Map(),
     duration: requestDuration.labels(route, method),
   });
-  const byRoute = new Map<CompiledRoute, RouteSeries>();
-  const byRpc = new Map<CompiledRoute, UpstreamSeries>();
-  for (const route of pipeline.routes) {
-    const spec = route.spec;
-    byRoute.set(route, routeSeries(spec.template, spec.httpMethod));
-    byRpc.set(route, { service: spec.service, method: spec.method, byCode: [], duration: upstreamDuration.labels(spec.service, spec.method) });
-  }
-  // Unmatched requests, by method (Node's parser admits only a fixed set of methods).
-  const unmatched = new Map<string, RouteSeries>();
-
-  const onRequest = (event: RequestEvent): void => {
-    let series = event.route === undefined ? undefined : byRoute.get(event.route);
-    if (series === undefined) {
-      series = unmatched.get(event.method);
-      if (series === undefined) unmatched.set(event.method, (series = routeSeries(NO_ROUTE, event.method)));
+  // Per pipeline: a reload observes the new one beside the old until the old one's requests are done.
+  const observe = (observed: Pipeline): (() => void) => {
+    const byRoute = new Map<CompiledRoute, RouteSeries>();
+    const byRpc = new Map<CompiledRoute, UpstreamSeries>();
+    for (const route of observed.routes) {
+      const spec = route.spec;
+      byRoute.set(route, routeSeries(spec.template, spec.httpMethod));
+      byRpc.set(route, { service: spec.service, method: spec.method, byCode: [], duration: upstreamDuration.labels(spec.service, spec.method) });
     }
-    let counter = series.byStatus.get(event.status);
-    if (counter === undefined) series.byStatus.set(event.status, (counter = requests.labels(series.route, series.method, String(event.status))));
-    counter.inc();
-    series.duration.observe(event.durationMs / 1000);
-    inFlight.dec();
-  };
-  const onUpstreamCall = (event: UpstreamCallEvent): void => {
-    const series = byRpc.get(event.route);
-    if (series === undefined) return;
-    const code = event.code >= 0 && event.code <= 16 ? event.code : 2;
-    let counter = series.byCode[code];
-    if (counter === undefined) series.byCode[code] = counter = upstreamCalls.labels(series.service, series.method, codeName(code));
-    counter.inc();
-    series.duration.observe(event.durationMs / 1000);
-  };
-  const rejectionsByRoute = new Map<CompiledRoute, CounterSeries>();
-  const onRateLimit = (event: RateLimitEvent): void => {
-    if (event.outcome === 'store-failure') return rateLimitStoreFailures.inc();
-    let counter = rejectionsByRoute.get(event.route);
-    if (counter === undefined) rejectionsByRoute.set(event.route, (counter = rateLimitRejections.labels(event.route.spec.template, event.route.spec.httpMethod)));
-    counter.inc();
-  };
-  const unsubscribe = subscribeRequests(pipeline, { start: () => inFlight.inc(), end: onRequest, upstreamCall: onUpstreamCall, rateLimit: onRateLimit });
+    // Unmatched requests, by method (Node's parser admits only a fixed set of methods).
+    const unmatched = new Map<string, RouteSeries>();
 
-  return {
+    const onRequest = (event: RequestEvent): void => {
+      let series = event.route === undefined ? undefined : byRoute.get(event.route);
+      if (series === undefined) {
+        series = unmatched.get(event.method);
+        if (series === undefined) unmatched.set(event.method, (series = routeSeries(NO_ROUTE, event.method)));
+      }
+      let counter = series.byStatus.get(event.status);
+      if (counter === undefined) series.byStatus.set(event.status, (counter = requests.labels(series.route, series.method, String(event.status))));
+      counter.inc();
+      series.duration.observe(event.durationMs / 1000);
+      inFlight.dec();
+    };
+    const onUpstreamCall = (event: UpstreamCallEvent): void => {
+      const series = byRpc.get(event.route);
+      if (series === undefined) return;
+      const code = event.code >= 0 && event.code <= 16 ? event.code : 2;
+      let counter = series.byCode[code];
+      if (counter === undefined) series.byCode[code] = counter = upstreamCalls.labels(series.service, series.method, codeName(code));
+      counter.inc();
+      series.duration.observe(event.durationMs / 1000);
+    };
+    const rejectionsByRoute = new Map<CompiledRoute, CounterSeries>();
+    const onRateLimit = (event: RateLimitEvent): void => {
+      if (event.outcome === 'store-failure') return rateLimitStoreFailures.inc();
+      let counter = rejectionsByRoute.get(event.route);
+      if (counter === undefined) rejectionsByRoute.set(event.route, (counter = rateLimitRejections.labels(event.route.spec.template, event.route.spec.httpMethod)));
+      counter.inc();
+    };
+    return subscribeRequests(observed, { start: () => inFlight.inc(), end: onRequest, upstreamCall: onUpstreamCall, rateLimit: onRateLimit });
+  };
+  const subscriptions = new Set<() => void>();
+  const metrics: GatewayMetrics = {
     registry,
     contentType: registry.contentType,
     text: () => registry.metrics(),
-    close: unsubscribe,
+    observe(observed) {
+      const unsubscribe = observe(observed);
+      subscriptions.add(unsubscribe);
+      return () => {
+        subscriptions.delete(unsubscribe);
+        unsubscribe();
+      };
+    },
+    close() {
+      for (const unsubscribe of subscriptions) unsubscribe();
+      subscriptions.clear();
+    },
   };
+  if (pipeline !== undefined) metrics.observe(pipeline);
+  return metrics;
 }

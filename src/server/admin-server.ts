@@ -14,8 +14,8 @@ export interface AdminChecks {
   breakers?(): ReadonlyArray<{ target: string; state: BreakerState }>;
   /** Every upstream address: connectivity and whether it is in rotation (shown, not judged: `upstreams` already says whether any address serves). */
   addresses?(): ReadonlyArray<{ target: string; address: string; state: TransportState; healthy: boolean; ejected: boolean }>;
-  /** Served at /metrics when present. */
-  metrics?: GatewayMetrics | undefined;
+  /** Served at /metrics when present (a gateway's own, or a cluster primary's sum over its workers). */
+  metrics?: Pick<GatewayMetrics, 'contentType' | 'text'> | undefined;
 }
 
 /**
@@ -37,7 +37,7 @@ export function createAdminServer(checks: AdminChecks): FastifyInstance {
     const open = breakers.filter((breaker) => breaker.state === 'open').map((breaker) => breaker.target);
     const ready = listening && failing.length === 0 && open.length === 0;
     const reasons = [
-      ...(listening ? [] : ['not listening yet']),
+      ...(listening ? [] : ['not listening (starting, or draining for shutdown)']),
       ...failing.map((target) => `upstream ${target} is unreachable`),
       ...open.map((target) => `upstream ${target} has its circuit breaker open`),
     ];

@@ -14,20 +14,22 @@ import type { GatewayConfig } from '../config/config-schema.js';
 import type { GatewayModel } from '../gateway-model.js';
 import { routeLimits } from '../policy/rate-limit.js';
 import { startAccessLog } from '../observability/access-log.js';
-import { createGatewayMetrics } from '../observability/gateway-metrics.js';
+import { createGatewayMetrics, type GatewayMetrics } from '../observability/gateway-metrics.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { sseIdFieldProblems } from '../pipeline-stream.js';
 import { queryKeyShadows } from '../policy/auth-api-key.js';
 import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
-import { createSharedRateLimitStore } from './rate-limit-store.js';
+import { createSharedRateLimitStore, type SharedRateLimitStore } from './rate-limit-store.js';
 import { createIpFilter } from '../policy/ip-filter.js';
 import { createMetadataPolicy } from '../upstream/request-metadata.js';
 import { createAdminServer } from './admin-server.js';
 import { createUpstreams } from './upstreams-from-config.js';
 import { createClientAddressResolver } from './client-address.js';
 import { registerDocsRoutes } from './docs-routes.js';
-import { createHttpServer } from './http-server.js';
+import { createRequestDispatcher } from './request-dispatcher.js';
+import { drainServer } from './shutdown.js';
+import { createHttpServer, stopServerStreams } from './http-server.js';
 import { createResponseCompressor } from './response-compression.js';
 import { readTlsOptions } from './tls-options.js';
 
@@ -35,8 +37,20 @@ import { readTlsOptions } from './tls-options.js';
 export interface RunningGateway {
   readonly port: number;
   readonly adminPort: number | undefined;
+  /** The pipeline serving new requests (a reload replaces it). */
   readonly pipeline: Pipeline;
-  /** Stops accepting, lets in-flight requests finish, closes upstream channels. */
+  /** Its metrics (with an admin port, or `collectMetrics`); they carry on across reloads. */
+  readonly metrics: GatewayMetrics | undefined;
+  /**
+   * Builds everything `config` describes and swaps it in atomically: new requests use it, those
+   * in flight finish on the old one, which is then released. Rejects (the old one keeps serving)
+   * when the config, protos or upstreams are not servable. Reloads run one at a time.
+   */
+  reload(config: GatewayConfig): Promise<ReloadResult>;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `server.drainTimeout`, each response
+   * closing its keep-alive connection), closes upstream channels.
+   */
   close(): Promise<void>;
 }
 
@@ -150,17 +164,50 @@ function serverTls(config: GatewayConfig): ReturnType<typeof readTlsOptions> | u
   }
 }
 
-/** Builds everything and listens on the configured ports. */
-export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+/** Everything one config builds, short of listening: what a reload replaces as a whole. */
+interface Generation {
+  readonly config: GatewayConfig;
+  /** Its Fastify instance; `app.routing` answers requests (the first one's server also listens). */
+  readonly app: FastifyInstance;
+  readonly pipeline: Pipeline;
+  readonly upstreams: Upstreams;
+  /** The rate-limit store, one per gateway: every generation shares the first one's. */
+  readonly rateLimitStore: SharedRateLimitStore;
+  readonly services: readonly string[];
+  /** Stops its access log and metrics subscriptions. */
+  stopObserving(): void;
+}
+
+type Upstreams = Awaited<ReturnType<typeof createUpstreams>>;
+
+/** Builds a generation; `previous`'s upstreams are kept when their config is unchanged, else new ones are made. */
+async function buildGeneration(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics | undefined, previous?: Generation): Promise<Generation> {
+  const made: { upstreams?: Upstreams } = {};
+  try {
+    return await assembleGeneration(config, logger, metrics, previous, made);
+  } catch (error) {
+    // A failed reload must not leave connections or timers behind.
+    if (made.upstreams !== undefined && made.upstreams !== previous?.upstreams) await made.upstreams.close();
+    throw error;
+  }
+}
+
+async function assembleGeneration(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GatewayMetrics | undefined,
+  previous: Generation | undefined,
+  made: { upstreams?: Upstreams },
+): Promise<Generation> {
   const { model, openapi } = await loadModel(config);
   checkUpstreamCoverage(model, config);
   const streamProblems = sseIdFieldProblems(model, config.streaming.sseIdFields);
   if (streamProblems.length > 0) throw new StartupError(streamProblems.join('; '));
   const tls = serverTls(config);
-  const upstreams = await createUpstreams(config, logger).catch((error: Error) => {
-    // a TLS file that cannot be read, a service listed twice
-    throw new StartupError(error.message);
-  });
+  const upstreams = (made.upstreams = previous !== undefined && sameUpstreamConfig(previous.config, config) ? previous.upstreams : await createUpstreams(config, logger).catch((error: Error) => {
+          // a TLS file that cannot be read, a service listed twice
+          throw new StartupError(error.message);
+        }));
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
     if (route.clientStreaming) {
@@ -168,7 +215,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }
   }
   const auth = createAuth(model, config, logger);
-  const rateLimitStore = createSharedRateLimitStore(config.rateLimit, logger);
+  const rateLimitStore = previous?.rateLimitStore ?? createSharedRateLimitStore(config.rateLimit, logger);
   const rateLimit = await rateLimitStore.limiterFor(model, config.rateLimit).catch((error: Error) => {
     throw new StartupError(error.message);
   });
@@ -201,6 +248,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxUrlBytes: config.limits.maxUrlBytes,
       headersTimeoutMs: parseDurationMs(config.server.headersTimeout)!,
       requestTimeoutMs: parseDurationMs(config.server.requestTimeout)!,
+      overload: config.overload,
       errorFormat: config.errors.format,
       cors: config.cors === undefined ? undefined : createCorsPolicy(config.cors),
       compression: createResponseCompressor(config.compression),
@@ -215,52 +263,163 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
   // Subscribers to the request events (observability/request-events.ts): nothing is measured unless asked for.
   const stopAccessLog = config.log.access ? startAccessLog(pipeline, logger, { targetFor: (service) => upstreams.targetFor(service) }) : undefined;
-  const metrics =
-    config.server.adminPort === undefined
-      ? undefined
-      : createGatewayMetrics(pipeline, {
-          upstreamStates: () => upstreams.states(),
-          breakerStates: () => upstreams.breakers(),
-          addressStates: () => upstreams.addresses(),
-        });
-  const stopObserving = () => {
-    stopAccessLog?.();
-    metrics?.close();
+  const stopMetrics = metrics?.observe(pipeline);
+  return {
+    config,
+    app,
+    pipeline,
+    upstreams,
+    rateLimitStore,
+    services,
+    stopObserving() {
+      stopAccessLog?.();
+      stopMetrics?.();
+    },
   };
+}
+
+/** Options of `startGateway` beyond the config. */
+export interface StartOptions {
+  /** Count metrics even without an admin port (a cluster worker: the primary serves them). */
+  readonly collectMetrics?: boolean;
+}
+
+/** Builds everything and listens on the configured ports. */
+export async function startGateway(config: GatewayConfig, logger: Logger, options: StartOptions = {}): Promise<RunningGateway> {
+  let current: Generation | undefined;
+  const metrics =
+    config.server.adminPort === undefined && options.collectMetrics !== true
+      ? undefined
+      : createGatewayMetrics(undefined, {
+          upstreamStates: () => current?.upstreams.states() ?? [],
+          breakerStates: () => current?.upstreams.breakers() ?? [],
+          addressStates: () => current?.upstreams.addresses() ?? [],
+        });
+  const first = await buildGeneration(config, logger, metrics);
+  current = first;
+  const { app } = first;
   let admin: FastifyInstance | undefined;
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
     if (config.server.adminPort !== undefined) {
       admin = createAdminServer({
+        // False from the moment a shutdown starts draining (net.Server stops listening at once).
         listening: () => app.server.listening,
-        upstreams: () => upstreams.states(),
-        breakers: () => upstreams.breakers(),
-        addresses: () => upstreams.addresses(),
+        upstreams: () => current!.upstreams.states(),
+        breakers: () => current!.upstreams.breakers(),
+        addresses: () => current!.upstreams.addresses(),
         metrics,
       });
       await admin.listen({ host: config.server.host, port: config.server.adminPort });
     }
   } catch (error) {
     await app.close();
-    await upstreams.close();
-    await rateLimitStore.close();
-    stopObserving();
+    await first.upstreams.close();
+    await first.rateLimitStore.close();
+    first.stopObserving();
+    metrics?.close();
     throw new StartupError(`cannot listen: ${(error as Error).message}`);
   }
-  const port = (app.server.address() as AddressInfo).port;
+  const server = app.server;
+  // Requests reach the current generation's router through the dispatcher, so a reload is one swap.
+  const dispatcher = createRequestDispatcher(server, app.routing);
+  const live = new Set<Generation>([first]);
+  let closing = false;
+  let shutdown: Promise<void> | undefined;
+
+  /** Once `generation`'s requests are answered (or the drain timeout passes), releases what no live generation shares. */
+  const retire = async (generation: Generation, answered: Promise<void>): Promise<void> => {
+    const timeoutMs = drainTimeoutMs(generation.config);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([answered, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    // A shutdown that began meanwhile has released everything.
+    if (!live.delete(generation)) return;
+    generation.stopObserving();
+    // The first generation's instance owns the listening socket: it is closed at shutdown.
+    if (generation !== first) await generation.app.close();
+    if (![...live].some((other) => other.upstreams === generation.upstreams)) await generation.upstreams.close();
+  };
+
+  let reloads: Promise<unknown> = Promise.resolve();
+  const swapTo = async (next: GatewayConfig): Promise<ReloadResult> => {
+    if (closing) throw new StartupError('the gateway is shutting down');
+    const previous = current!;
+    const generation = await buildGeneration(next, logger, metrics, previous);
+    await generation.app.ready();
+    live.add(generation);
+    current = generation;
+    logger.level = next.log.level;
+    void retire(previous, dispatcher.swap(generation.app.routing));
+    return { routes: generation.pipeline.routes.length, restartNeeded: restartOnlyChanges(previous.config, next) };
+  };
+
+  const port = (server.address() as AddressInfo).port;
   const adminPort = admin ? (admin.server.address() as AddressInfo).port : undefined;
-  logger.info({ port, adminPort, routes: model.routes.length, services }, 'protogate listening');
+  logger.info({ port, adminPort, routes: first.pipeline.routes.length, services: first.services }, 'protogate listening');
   return {
     port,
     adminPort,
-    pipeline,
-    async close() {
-      await Promise.all([app.close(), admin?.close()]);
-      await upstreams.close();
-      await rateLimitStore.close();
-      stopObserving();
+    get pipeline() {
+      return current!.pipeline;
+    },
+    metrics,
+    reload(next) {
+      const result = reloads.then(() => swapTo(next));
+      reloads = result.catch(() => undefined);
+      return result;
+    },
+    close() {
+      // Idempotent: a second signal waits for the same drain.
+      shutdown ??= drainAndClose();
+      return shutdown;
     },
   };
+
+  async function drainAndClose(): Promise<void> {
+    closing = true;
+    await reloads;
+    for (const generation of live) stopServerStreams(generation.app);
+    const drained = await drainServer(server, dispatcher, { timeoutMs: drainTimeoutMs(current!.config) });
+    if (drained.cut > 0) logger.warn({ cut: drained.cut, drainTimeout: current!.config.server.drainTimeout }, 'drain timeout: requests still in flight were cut');
+    await app.close();
+    for (const generation of live) {
+      generation.stopObserving();
+      if (generation !== first) await generation.app.close();
+    }
+    await Promise.all([...new Set([...live].map((generation) => generation.upstreams))].map((upstreams) => upstreams.close()));
+    live.clear();
+    await first.rateLimitStore.close();
+    metrics?.close();
+    await admin?.close();
+  }
+}
+
+/** What a reload did. */
+export interface ReloadResult {
+  /** Routes now served. */
+  readonly routes: number;
+  /** Changed keys that only a restart applies (they keep their old values until then). */
+  readonly restartNeeded: readonly string[];
+}
+
+/** Keys bound to the listening sockets or the process, which a reload cannot change. */
+const RESTART_ONLY_KEYS = ['server.host', 'server.port', 'server.adminPort', 'server.workers', 'server.tls', 'server.headersTimeout', 'server.requestTimeout', 'limits.maxHeaderBytes', 'rateLimit.store', 'rateLimit.memory', 'rateLimit.redis'] as const;
+
+function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string[] {
+  const at = (config: GatewayConfig, key: string): string =>
+    JSON.stringify(key.split('.').reduce<unknown>((node, step) => (node as Record<string, unknown> | undefined)?.[step], config)) ?? '';
+  return RESTART_ONLY_KEYS.filter((key) => at(before, key) !== at(after, key));
+}
+
+/** Upstream connections are kept across a reload when nothing that shapes them changed. */
+function sameUpstreamConfig(before: GatewayConfig, after: GatewayConfig): boolean {
+  const shape = (config: GatewayConfig) => JSON.stringify([config.upstreams, config.upstream, config.resilience]);
+  return shape(before) === shape(after);
+}
+
+function drainTimeoutMs(config: GatewayConfig): number {
+  return parseDurationMs(config.server.drainTimeout)!;
 }
 
 /** The generated document with what the config decides: accepted schemes, their names, defaultPolicy, config rate limits. */

@@ -35,6 +35,7 @@ export const reasons = {
   PG_RATE_LIMITED: "The caller used up the route's rate limit (429 with Retry-After, RateLimit-* headers and a google.rpc.RetryInfo detail).",
   PG_RATE_LIMIT_STORE_UNAVAILABLE: 'The rate-limit store (Redis) failed and rateLimit.onStoreFailure is "closed" (503 with Retry-After).',
   PG_UPSTREAM_UNAVAILABLE: 'The upstream service could not be reached.',
+  PG_OVERLOADED: 'The gateway is over a configured overload threshold (event-loop delay or heap) and sheds requests (503 with Retry-After).',
   PG_UPSTREAM_TIMEOUT: 'The upstream call did not finish before its deadline.',
   PG_UPSTREAM_ERROR: 'The upstream service answered with an error status.',
   PG_UPSTREAM_BAD_RESPONSE: 'The upstream response could not be decoded.',

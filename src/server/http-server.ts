@@ -16,6 +16,7 @@ import { ClientDisconnect } from './client-disconnect.js';
 import type { ClientAddressResolver } from './client-address.js';
 import { decodeRequestBody } from './request-decompression.js';
 import type { ResponseCompressor } from './response-compression.js';
+import { startOverloadGuard, type OverloadLimits } from './overload-guard.js';
 import { requestIdFor } from './request-id.js';
 import { ActiveStreams } from './stream-reply.js';
 
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
   readonly ipFilter?: IpFilter | undefined;
   /** `server.trustedProxies` compiled; absent: the client address is the socket peer. */
   readonly clientAddress?: ClientAddressResolver | undefined;
+  /** Overload protection (config key `overload`); absent: never shed. */
+  readonly overload?: OverloadLimits | undefined;
   /** TLS termination (config key `server.tls`, files already read); absent: plain HTTP. */
   readonly tls?: https.ServerOptions | undefined;
 }
@@ -148,6 +151,32 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       .type('application/json')
       .send(rendered.body);
   });
+  if (options.overload !== undefined) {
+    // Shed before the body is read: while overloaded, every request costs as little as possible.
+    const overload = startOverloadGuard(options.overload);
+    app.addHook('onClose', (_instance, done) => {
+      overload.stop();
+      done();
+    });
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!overload.overloaded) {
+        done();
+        return;
+      }
+      const rendered = errorResponse(overload.refusal);
+      const requestId = requestIdFor(request.headers['x-request-id']);
+      if (requestChannel.hasSubscribers) {
+        requestStartChannel.publish(startEvent);
+        const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: overload.refusal };
+        publishRequest(pipeline, requestId, request.method, result, performance.now(), Buffer.byteLength(rendered.body));
+      }
+      void reply
+        .code(rendered.statusCode)
+        .headers({ ...rendered.headers, ...corsHeaders(request.headers.origin), 'x-request-id': requestId })
+        .type('application/json')
+        .send(rendered.body);
+    });
+  }
   // Server streams would hold a graceful close for as long as they run: end them first.
   app.addHook('preClose', (done) => {
     activeStreams.stopAll();

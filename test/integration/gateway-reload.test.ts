@@ -1,0 +1,99 @@
+// RunningGateway.reload in-process, against a real grpc-js backend: a request in flight finishes
+// on the config it started with while new ones see the new config; upstream connections are kept
+// when their config is unchanged and replaced when it changes; a config that cannot be served is
+// rejected and the running one stays; metrics carry on across the swap.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { configSchema, type GatewayConfigInput } from '../../src/config/config-schema.js';
+import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
+import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
+
+let backend: RunningGrpcServer;
+/** The peer (client address and port, i.e. the connection) of each call, in order. */
+const peers: string[] = [];
+
+before(async () => {
+  backend = await startRawGrpcServer({
+    '/echo.v1.EchoService/Echo': async (request, call) => {
+      peers.push(call.getPeer());
+      // A request whose id starts with "slow" takes a while, to be in flight across a reload.
+      if (request.includes(Buffer.from('slow'))) await sleep(400);
+      return request;
+    },
+  });
+});
+after(async () => {
+  await backend?.close();
+});
+
+function config(overrides: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
+  return {
+    server: { adminPort: 0 },
+    protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
+    upstreams: [{ service: 'echo.v1.EchoService', target: backend.target }],
+    ...overrides,
+  };
+}
+
+/** The full config as reload takes it (the helper's defaults: loopback, port 0, silent logs). */
+function parsed(input: GatewayConfigInput) {
+  return configSchema.parse({ ...input, server: { host: '127.0.0.1', port: 0, ...input.server }, log: { level: 'silent', access: false } });
+}
+
+describe('RunningGateway.reload', () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startTestGateway(config());
+  });
+  after(async () => {
+    await gateway?.close();
+  });
+
+  it('answers a request in flight with the old config and new requests with the new one', async () => {
+    const before = await fetchJson(`${gateway.base}/v1/echo/quick`);
+    assert.equal(before.status, 200);
+    assert.ok('count' in before.json, 'json.emitDefaults (default on) emits fields at their defaults');
+    const slow = fetchJson(`${gateway.base}/v1/echo/slow-1`);
+    await sleep(100);
+    const pipelineBefore = gateway.pipeline;
+    const result = await gateway.reload(parsed(config({ json: { emitDefaults: false } })));
+    assert.deepEqual(result.restartNeeded, []);
+    assert.notEqual(gateway.pipeline, pipelineBefore);
+    const fresh = await fetchJson(`${gateway.base}/v1/echo/quick`);
+    assert.equal(fresh.status, 200);
+    assert.deepEqual(fresh.json, { id: 'quick' }, 'the new config emits no defaults');
+    const old = await slow;
+    assert.equal(old.status, 200);
+    assert.ok('count' in old.json, 'the request in flight finished on the old config');
+  });
+
+  it('keeps the upstream connection when the upstream config is unchanged, and replaces it when it changes', async () => {
+    await fetchJson(`${gateway.base}/v1/echo/a`);
+    const first = peers.at(-1)!;
+    await gateway.reload(parsed(config({ timeouts: { default: '5s' } })));
+    await fetchJson(`${gateway.base}/v1/echo/b`);
+    assert.equal(peers.at(-1), first, 'same connection after a reload that left upstreams alone');
+    await gateway.reload(parsed(config({ timeouts: { default: '5s' }, resilience: { retry: { maxRetries: 0 } } })));
+    await fetchJson(`${gateway.base}/v1/echo/c`);
+    assert.notEqual(peers.at(-1), first, 'a new connection after the upstream config changed');
+  });
+
+  it('rejects a config it cannot serve and keeps serving the running one', async () => {
+    const running = gateway.pipeline;
+    await assert.rejects(gateway.reload(parsed(config({ protos: { paths: [testProtosDir], files: ['echo/v1/missing.proto'] } }))), /missing\.proto/);
+    await assert.rejects(gateway.reload(parsed(config({ upstreams: [] }))), /no upstream for echo\.v1\.EchoService/);
+    assert.equal(gateway.pipeline, running);
+    assert.equal((await fetchJson(`${gateway.base}/v1/echo/still`)).status, 200);
+  });
+
+  it('counts every request in one set of metrics across reloads', async () => {
+    const metrics = await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`).then((response) => response.text());
+    const answered = metrics
+      .split('\n')
+      .filter((line) => line.startsWith('protogate_http_requests_total{') && line.includes('status="200"'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    // quick, slow-1, quick, a, b, c, still
+    assert.equal(answered, 7);
+  });
+});

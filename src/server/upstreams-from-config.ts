@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import { parseDurationMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { createGrpcJsTransport } from '../upstream/channel-pool.js';
+import { createWireTransport } from '../upstream/h2-wire/wire-transport.js';
 import { createHttp2Transport } from '../upstream/http2-transport.js';
 import type { ResilienceOptions } from '../upstream/resilient-transport.js';
-import { UpstreamRegistry, type BalancingOptions, type UpstreamEntry } from '../upstream/upstream-registry.js';
+import { UpstreamRegistry, type BalancingOptions, type TransportFactory, type UpstreamEntry } from '../upstream/upstream-registry.js';
 import { readUpstreamTls, type UpstreamTls } from '../upstream/upstream-tls.js';
 
 const ms = (text: string): number => parseDurationMs(text)!;
@@ -90,6 +91,13 @@ export function upstreamEntries(config: GatewayConfig): UpstreamEntry[] {
   });
 }
 
+/** `upstream.transport` → the client it names. */
+const transportFactories: Readonly<Record<GatewayConfig['upstream']['transport'], TransportFactory>> = {
+  http2: createHttp2Transport,
+  wire: createWireTransport,
+  'grpc-js': createGrpcJsTransport,
+};
+
 /** The registry of every configured upstream; DNS upstreams have had their first lookup when it resolves. */
 export async function createUpstreams(config: GatewayConfig, logger: Logger): Promise<UpstreamRegistry> {
   const registry = new UpstreamRegistry(
@@ -99,7 +107,7 @@ export async function createUpstreams(config: GatewayConfig, logger: Logger): Pr
       maxReceiveMessageBytes: config.upstream.maxResponseBytes,
       ...(config.upstream.keepaliveInterval === undefined ? {} : { keepaliveMs: ms(config.upstream.keepaliveInterval) }),
     },
-    config.upstream.transport === 'http2' ? createHttp2Transport : createGrpcJsTransport,
+    transportFactories[config.upstream.transport],
     resilienceOptions(config, logger),
     balancingOptions(config, logger),
   );

@@ -1,4 +1,4 @@
-// One HTTP/2 client connection on a plain net.Socket (h2c), as one state machine: no per-stream
+// One HTTP/2 client connection on a socket (h2c, or TLS with ALPN h2), as one state machine: no per-stream
 // objects of its own, no event emitters per call. It speaks just what a gRPC client needs (RFC
 // 9113): preface and SETTINGS, HEADERS (+CONTINUATION) out, HEADERS/DATA/RST_STREAM in, both
 // levels of flow control, PING, GOAWAY, and the server's MAX_CONCURRENT_STREAMS (calls beyond it
@@ -6,9 +6,9 @@
 //
 // Calls wait for the server's SETTINGS before their HEADERS go out: it costs one round trip per
 // new connection and means the server's stream limit is never guessed at.
-//
-// TODO(tls): `tls.connect({ ALPNProtocols: ['h2'] })` instead of net.connect, scheme https.
 import net from 'node:net';
+import tls from 'node:tls';
+import { http2TlsOptions, type UpstreamTls } from '../upstream-tls.js';
 import { HpackDecoder } from './hpack-decoder.js';
 import { HeaderBlockWriter, requestPrefix } from './hpack-encoder.js';
 import {
@@ -62,6 +62,8 @@ export interface WireConnectionOptions {
   /** the :authority of every request */
   readonly authority: string;
   readonly keepaliveMs: number | undefined;
+  /** TLS (certificates always verified, ALPN must pick h2); absent: plaintext h2c */
+  readonly tls: UpstreamTls | undefined;
   readonly events: ConnectionEvents;
 }
 
@@ -116,16 +118,21 @@ export class WireConnection {
 
   constructor(options: WireConnectionOptions) {
     this.#events = options.events;
-    this.#prefix = requestPrefix('http', options.authority);
+    this.#prefix = requestPrefix(options.tls === undefined ? 'http' : 'https', options.authority);
     this.#reader = new FrameReader(DEFAULT_MAX_FRAME_BYTES, (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, payload));
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    const socket = options.tls === undefined ? net.connect({ host: options.host, port: options.port, noDelay: true }) : connectTls(options, options.tls);
     this.#socket = socket;
     this.#writer = new FrameWriter((bytes) => {
       if (socket.writable) socket.write(bytes);
     });
     socket.unref(); // ref'd while calls are in flight (the owner's count)
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('connect', () => {
+    socket.on(options.tls === undefined ? 'connect' : 'secureConnect', () => {
+      if (options.tls !== undefined && (socket as tls.TLSSocket).alpnProtocol !== 'h2') {
+        // gRPC needs HTTP/2; a server that did not pick h2 would read our frames as garbage
+        this.destroy(`TLS server did not negotiate h2 (ALPN: ${String((socket as tls.TLSSocket).alpnProtocol)})`);
+        return;
+      }
       this.connected = true;
       if (options.keepaliveMs !== undefined) this.#startKeepalive(options.keepaliveMs);
     });
@@ -562,6 +569,19 @@ export class WireConnection {
     }, intervalMs);
     this.#keepalive.unref();
   }
+}
+
+/** A TLS socket with ALPN h2 and the upstream's certificates, verified as the node:http2 transport verifies them. */
+function connectTls(options: WireConnectionOptions, upstreamTls: UpstreamTls): tls.TLSSocket {
+  const socket = tls.connect({
+    ...http2TlsOptions(upstreamTls),
+    host: options.host,
+    port: options.port,
+    // SNI and the name checked: serverName, else the host when it is a name (an IP address is not sent as SNI)
+    ...(upstreamTls.serverName === undefined && net.isIP(options.host) === 0 ? { servername: options.host } : {}),
+  });
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /** The payload without PADDED padding (and `skip` leading bytes, HEADERS' priority); undefined if malformed. */

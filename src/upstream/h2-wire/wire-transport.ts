@@ -9,7 +9,7 @@
 //
 // Server streams are delegated to a node:http2 transport for the same target (created on first
 // use): they are long-lived and few, so per-call overhead matters little there.
-// TODO(tls): plaintext (h2c) only, like the node:http2 transport.
+// With `tls` (upstream-tls.ts) connections are TLS with ALPN h2, else plaintext h2c.
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { Code } from '../../errors/codes.js';
 import type { ChannelPoolOptions } from '../channel-pool.js';
@@ -278,6 +278,7 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
       port: this.#port,
       authority: this.target,
       keepaliveMs: this.#options.keepaliveMs,
+      tls: this.#options.tls,
       events: this,
     });
     this.#connections.add(connection);

@@ -1,4 +1,4 @@
-// TLS and mTLS to upstreams, through the whole gateway, for both transports: a CA, a server and a
+// TLS and mTLS to upstreams, through the whole gateway, for every transport: a CA, a server and a
 // client certificate are made here with openssl; grpc-js backends serve with
 // ServerCredentials.createSsl (requiring a client certificate for mTLS). Verification is never
 // skipped: a wrong CA or name fails the call with 503 before it reaches the backend.
@@ -68,7 +68,7 @@ describe('TLS to upstreams', () => {
   });
 
   /** One GET through a gateway whose only upstream is `target` with `tls`; the gateway is closed after. */
-  async function getThrough(transport: 'http2' | 'grpc-js', target: string, tls: Record<string, string> | undefined) {
+  async function getThrough(transport: 'http2' | 'grpc-js' | 'wire', target: string, tls: Record<string, string> | undefined) {
     const gateway = await startTestGateway({
       protos: ECHO,
       upstreams: [{ service: '*', target, ...(tls === undefined ? {} : { tls }) }],
@@ -83,7 +83,7 @@ describe('TLS to upstreams', () => {
     }
   }
 
-  for (const transport of ['http2', 'grpc-js'] as const) {
+  for (const transport of ['http2', 'grpc-js', 'wire'] as const) {
     describe(`over ${transport}`, () => {
       it('calls a TLS upstream verified with caFile and serverName', async () => {
         const before = calls.tls;

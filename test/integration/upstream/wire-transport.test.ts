@@ -173,7 +173,7 @@ describe('wire transport: GOAWAY and peers that go wrong', () => {
   it('fails only the streams above GOAWAY\'s last stream id; those below finish; new calls get a new connection', async () => {
     const server = await startRawServer();
     const pending = new Map<number, ServerHttp2Stream>();
-    server.handlers.set('/t.S/Held', (stream) => pending.set(stream.id, stream));
+    server.handlers.set('/t.S/Held', (stream) => pending.set(stream.id ?? 0, stream));
     server.handlers.set('/t.S/Echo', (stream, _headers, body) => answer(stream, frame(body.subarray(5))));
     const transport = createWireTransport({ target: server.target });
     try {

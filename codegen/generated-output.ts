@@ -1,5 +1,5 @@
 // The files `protogate generate` writes, and how `serve --generated` reads them back.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { GatewayModel } from '../src/gateway-model.js';
@@ -43,7 +43,8 @@ export async function readGeneratedModel(dir: string): Promise<GatewayModel> {
   if (!existsSync(file)) {
     throw new Error(`${file}: not found (run \`protogate generate --out ${dir}\` first, or point --generated at its output)`);
   }
-  const loaded = (await import(pathToFileURL(file).href)) as { model?: GatewayModel };
+  // ESM caches modules by URL: the file's mtime in the query makes a reload read a regenerated file.
+  const loaded = (await import(`${pathToFileURL(file).href}?mtime=${statSync(file).mtimeMs}`)) as { model?: GatewayModel };
   const model = loaded.model;
   if (!model || model.formatVersion !== 1 || !Array.isArray(model.routes)) {
     throw new Error(`${file}: not a protogate model of format 1 (regenerate it with this version's \`protogate generate\`)`);

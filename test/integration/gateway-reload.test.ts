@@ -3,10 +3,16 @@
 // when their config is unchanged and replaced when it changes; a config that cannot be served is
 // rejected and the running one stays; metrics carry on across the swap.
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { buildModel } from '../../codegen/build-model.js';
+import { writeGeneratedOutput } from '../../codegen/generated-output.js';
+import { buildOpenApi } from '../../codegen/openapi.js';
 import { configSchema, type GatewayConfigInput } from '../../src/config/config-schema.js';
-import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
+import { fetchJson, packageRoot, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
 
 let backend: RunningGrpcServer;
@@ -95,5 +101,31 @@ describe('RunningGateway.reload', () => {
       .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     // quick, slow-1, quick, a, b, c, still
     assert.equal(answered, 7);
+  });
+});
+
+describe('RunningGateway.reload with --generated output', () => {
+  it('serves the regenerated module after a reload (not the one cached at startup)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'protogate-generated-'));
+    const generate = (files: string[]) => {
+      const built = buildModel({ protoPaths: [testProtosDir, path.join(packageRoot, 'protos')], protoFiles: files });
+      writeGeneratedOutput(dir, built.model, buildOpenApi(built.model, built.protos), files);
+      return built.model.routes.length;
+    };
+    const echoRoutes = generate(['echo/v1/echo.proto']);
+    const input: GatewayConfigInput = { protos: { generated: dir }, upstreams: [{ service: '*', target: backend.target }] };
+    const gateway = await startTestGateway(input);
+    try {
+      assert.equal(gateway.pipeline.routes.length, echoRoutes);
+      assert.equal((await fetchJson(`${gateway.base}/v1/shelves`)).status, 404);
+      const bothRoutes = generate(['echo/v1/echo.proto', 'library/v1/library.proto']);
+      const result = await gateway.reload(parsed(input));
+      assert.equal(result.routes, bothRoutes);
+      assert.ok(bothRoutes > echoRoutes);
+      // The library route now exists: the echo backend does not implement it, so the call fails upstream, not in routing.
+      assert.notEqual((await fetchJson(`${gateway.base}/v1/shelves`)).status, 404);
+    } finally {
+      await gateway.close();
+    }
   });
 });

@@ -11,15 +11,18 @@ import { Code } from '../errors/codes.js';
 import type { ChannelPoolOptions } from './channel-pool.js';
 import { abort, attachStream, expire, Http2Call, type Http2CallOwner, type Http2Connection } from './http2-call.js';
 import { addRequestMetadata, encodeGrpcTimeout } from './http2-metadata.js';
+import { failedClientStream } from './client-stream.js';
+import { Http2ClientStream } from './http2-client-stream.js';
 import { startHttp2ServerStream } from './http2-server-stream.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { CallFailure, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { CallFailure, ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
 import { http2TlsOptions } from './upstream-tls.js';
 
 /** The node:http2 transport, with its connectivity exposed for readiness checks. */
 export interface Http2Transport extends UpstreamTransport {
   readonly target: string;
+  clientStream(request: UnaryRequest): ClientStreamCall;
   state(): TransportState;
 }
 
@@ -39,6 +42,7 @@ const BACKOFF_JITTER = 0.2;
 /** client stream ids are odd numbers below 2^31; leave margin and open a fresh session */
 const MAX_STREAMS_PER_SESSION = 2 ** 30 - 2 ** 16;
 
+const NO_MESSAGE = new Uint8Array(0);
 const SESSION_OPTIONS: ClientSessionOptions = { settings: { enablePush: false } };
 const REQUEST_OPTIONS = { endStream: false } as const;
 
@@ -123,6 +127,27 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
     const call = startHttp2ServerStream(this, connection, stream, request, () => this.#countOut(connection));
     writeMessage(stream, request.message);
     return call;
+  }
+
+  clientStream(request: UnaryRequest): ClientStreamCall {
+    // `message` is not sent; the size check in #open sees an empty one
+    const opened = this.#open({ ...request, message: NO_MESSAGE });
+    if (!(opened instanceof OpenedStream)) return failedClientStream(opened);
+    const { connection, stream } = opened;
+    const signal = request.signal;
+    let resolve!: (result: UnaryResult) => void;
+    const result = new Promise<UnaryResult>((r) => {
+      resolve = r;
+    });
+    // the response side is a unary call's, swept for its deadline like one
+    const call = new Http2Call(this, connection, request.path, request.deadline, signal, resolve);
+    this.#track(call);
+    attachStream(call, stream);
+    if (signal !== undefined) {
+      call.onAbort = () => abort(call);
+      signal.addEventListener('abort', call.onAbort, { once: true });
+    }
+    return new Http2ClientStream(call, stream, this.#maxSendMessageBytes, result);
   }
 
   /** The checks every call makes before it starts, then a new HTTP/2 stream; or why not. */

@@ -8,8 +8,9 @@ import { Code } from '../errors/codes.js';
 import { isNoAddressFailure } from './balancer.js';
 import { CircuitBreaker, Outcome, Ticket, type BreakerState, type FailureRatioOptions } from './circuit-breaker.js';
 import { RetryBudget } from './retry-budget.js';
+import { failedClientStream } from './client-stream.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { CancelSignal, ServerStreamCall, StreamStatus, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { CancelSignal, ClientStreamCall, ServerStreamCall, StreamStatus, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { exceededLocalLimit, localFailure } from './unary-call.js';
 
 export interface ResilienceOptions {
@@ -134,8 +135,20 @@ export function createResilientTransport(target: string, inner: Inner, options: 
     return onFirstOutcome(inner.serverStream(request), (outcome) => breaker.settle(ticket, outcome));
   };
 
+  // Client streams: the breaker's check, settled by the response; never retried (the messages
+  // were consumed from the HTTP body as they were sent).
+  const clientStream = (open: NonNullable<Inner['clientStream']>) => (request: UnaryRequest): ClientStreamCall => {
+    if (breaker === undefined) return open.call(inner, request);
+    const ticket = breaker.admit();
+    if (ticket === Ticket.Rejected) return failedClientStream(circuitOpen);
+    const call = open.call(inner, request);
+    void call.result.then((result) => breaker.settle(ticket, classify(result)));
+    return call;
+  };
+
   return {
     serverStream,
+    ...(inner.clientStream === undefined ? {} : { clientStream: clientStream(inner.clientStream) }),
     unary: retry === undefined ? attempt : (request) => (request.idempotent === true ? withRetries(request) : attempt(request)),
     state: () => inner.state?.() ?? 'idle',
     breakerState: () => breaker?.state(),

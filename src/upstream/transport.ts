@@ -94,6 +94,22 @@ export interface ServerStreamCall {
   cancel(): void;
 }
 
+/** A client-streaming call: request messages written one at a time, then one response. */
+export interface ClientStreamCall {
+  /**
+   * Sends one encoded request message. Resolves true once the transport can take the next one
+   * (HTTP/2 flow control: a slow backend slows the writer), false when the call has already
+   * ended (then `result` says how). Never rejects.
+   */
+  write(message: Uint8Array): Promise<boolean>;
+  /** No more messages (half-close); the response follows in `result`. */
+  end(): void;
+  /** Abandons the call (RST_STREAM CANCEL); `result` becomes CANCELLED. */
+  cancel(): void;
+  /** The response, or the failure, as a unary call's; never rejects. */
+  readonly result: Promise<UnaryResult>;
+}
+
 /** A way to call gRPC services at one upstream address. */
 export interface UpstreamTransport {
   /** Never rejects: every failure is a `UnaryResult` with a gRPC code. */
@@ -104,6 +120,11 @@ export interface UpstreamTransport {
    * streams are never retried.
    */
   serverStream(request: UnaryRequest): ServerStreamCall;
+  /**
+   * Starts a client-streaming call (`message` is ignored: the messages are written to the call).
+   * Optional: without it the gateway answers client-streaming routes 501. Never retried.
+   */
+  clientStream?(request: UnaryRequest): ClientStreamCall;
   /** Stops accepting calls and resolves once the calls in flight have finished. */
   close(): Promise<void>;
 }

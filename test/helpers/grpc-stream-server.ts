@@ -1,5 +1,6 @@
-// Test helper: a real grpc-js server on 127.0.0.1:0 with raw-bytes unary and server-streaming
-// handlers (grpc-server.ts has unary only), and a writer that honours the stream's backpressure.
+// Test helper: a real grpc-js server on 127.0.0.1:0 with raw-bytes unary, server-streaming and
+// client-streaming handlers (grpc-server.ts has unary only), and a writer that honours the
+// stream's backpressure.
 import * as grpc from '@grpc/grpc-js';
 import type { RawHandler } from './grpc-server.js';
 
@@ -13,21 +14,25 @@ export interface RunningStreamingServer {
 /** A server-streaming handler over raw bytes; it owns `call` (write, end, emit errors). */
 export type RawStreamHandler = (request: Buffer, call: grpc.ServerWritableStream<Buffer, Buffer>) => void | Promise<void>;
 
+/** A client-streaming handler over raw bytes: reads `call`, answers through `callback`. */
+export type RawClientStreamHandler = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void;
+
 const identity = (b: Buffer) => b;
 
-/** Starts a server with unary `handlers` and server-streaming `streams`, keyed by gRPC path. */
+/** Starts a server with server-streaming `streams`, unary `handlers` and `clientStreams`, keyed by gRPC path. */
 export async function startStreamingGrpcServer(
   streams: Record<string, RawStreamHandler>,
   handlers: Record<string, RawHandler> = {},
+  clientStreams: Record<string, RawClientStreamHandler> = {},
 ): Promise<RunningStreamingServer> {
   const server = new grpc.Server();
   const services = new Map<string, { definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>>; implementation: grpc.UntypedServiceImplementation }>();
-  const add = (path: string, responseStream: boolean, implementation: grpc.UntypedHandleCall) => {
+  const add = (path: string, responseStream: boolean, implementation: grpc.UntypedHandleCall, requestStream = false) => {
     const [, service, method] = path.split('/') as [string, string, string];
     const entry = services.get(service) ?? { definition: {}, implementation: {} };
     entry.definition[method] = {
       path,
-      requestStream: false,
+      requestStream,
       responseStream,
       requestSerialize: identity,
       requestDeserialize: identity,
@@ -54,6 +59,7 @@ export async function startStreamingGrpcServer(
         );
     });
   }
+  for (const [path, handler] of Object.entries(clientStreams)) add(path, false, handler as grpc.UntypedHandleCall, true);
   for (const { definition, implementation } of services.values()) server.addService(definition, implementation);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),

@@ -22,7 +22,6 @@ import { http2TlsOptions } from './upstream-tls.js';
 /** The node:http2 transport, with its connectivity exposed for readiness checks. */
 export interface Http2Transport extends UpstreamTransport {
   readonly target: string;
-  clientStream(request: UnaryRequest): ClientStreamCall;
   state(): TransportState;
 }
 

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { Code } from '../../../src/errors/codes.js';
 import { createHttp2Transport, type Http2Transport } from '../../../src/upstream/http2-transport.js';
-import type { UnaryRequest } from '../../../src/upstream/transport.js';
+import type { UnaryRequest, UpstreamTransport } from '../../../src/upstream/transport.js';
 import { exceededLocalLimit } from '../../../src/upstream/unary-call.js';
 import { startStreamingGrpcServer, type RunningStreamingServer } from '../../helpers/grpc-stream-server.js';
 
 let server: RunningStreamingServer;
-let transport: Http2Transport;
+// the node:http2 transport has clientStream (optional in UpstreamTransport)
+let transport: Http2Transport & Required<Pick<UpstreamTransport, 'clientStream'>>;
 let stalled: grpc.ServerReadableStream<Buffer, Buffer> | undefined;
 let onCancelled: (() => void) | undefined;
 
@@ -38,7 +39,7 @@ before(async () => {
     },
     '/t.C/Reject': (_call, callback) => callback({ code: grpc.status.FAILED_PRECONDITION, details: 'no uploads today' }),
   });
-  transport = createHttp2Transport({ target: server.target, maxSendMessageBytes: 1024 * 1024 });
+  transport = createHttp2Transport({ target: server.target, maxSendMessageBytes: 1024 * 1024 }) as typeof transport;
 });
 
 after(async () => {

@@ -26,11 +26,27 @@ export function workerCount(workers: GatewayConfig['server']['workers']): number
 /** Serves until SIGTERM/SIGINT; resolves to the exit code. */
 export async function serve(config: GatewayConfig, source: ServeSource): Promise<number> {
   const logger = createLogger(config.log);
+  // SIGHUP's default action ends the process: while starting, note it and reload once serving.
+  let hangupWhileStarting = false;
+  const early = () => (hangupWhileStarting = true);
+  process.on('SIGHUP', early);
   const workers = workerCount(config.server.workers);
-  if (cluster.isPrimary && workers > 1) return servePrimary(config, workers, logger);
+  if (cluster.isPrimary && workers > 1) {
+    try {
+      await checkServable(config);
+    } finally {
+      process.removeListener('SIGHUP', early);
+    }
+    return servePrimary(config, workers, logger);
+  }
   // A worker leaves the admin port to the primary, which sums every worker's metrics.
   const adapt = cluster.isWorker ? (c: GatewayConfig): GatewayConfig => ({ ...c, server: { ...c.server, adminPort: undefined } }) : (c: GatewayConfig) => c;
-  const gateway = await startGateway(adapt(config), logger, { collectMetrics: cluster.isWorker });
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(adapt(config), logger, { collectMetrics: cluster.isWorker });
+  } finally {
+    process.removeListener('SIGHUP', early);
+  }
   if (cluster.isWorker) {
     announceWorker(gateway.metrics?.registry, gateway.port, gateway.pipeline.routes.length);
   } else {
@@ -53,6 +69,7 @@ export async function serve(config: GatewayConfig, source: ServeSource): Promise
   }
   const onHangup = () => reload('SIGHUP');
   process.on('SIGHUP', onHangup);
+  if (hangupWhileStarting) reload('SIGHUP');
   const code = await stopOnSignal(gateway, logger, () => {
     watcher?.close();
     process.removeListener('SIGHUP', onHangup);
@@ -88,11 +105,15 @@ function stopOnSignal(gateway: RunningGateway, logger: Logger, cleanUp: () => vo
   });
 }
 
-/** The cluster primary: checks what every worker would check, then runs the workers. */
-async function servePrimary(config: GatewayConfig, workers: number, logger: Logger): Promise<number> {
+/** What every worker would check before listening, checked once by the primary (bad input: exit 1 before forking). */
+async function checkServable(config: GatewayConfig): Promise<void> {
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
   checkAuthPolicies(model, config);
+}
+
+/** The cluster primary: runs the workers. */
+function servePrimary(config: GatewayConfig, workers: number, logger: Logger): Promise<number> {
   return runClusterPrimary({
     workers,
     adminPort: config.server.adminPort,

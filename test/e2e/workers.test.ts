@@ -1,5 +1,5 @@
 // `serve --workers 2`: two worker processes share the port, the primary serves the admin port
-// with the workers' metrics summed, restarts a worker that dies, and exits 0 on SIGTERM.
+// with the workers' metrics summed, restarts a worker that dies, forwards SIGHUP, and exits 0 on SIGTERM.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
@@ -48,7 +48,7 @@ function counterSum(text: string, name: string, labelText: string): number {
 }
 
 describe('serve --workers 2', () => {
-  it('shares the port, sums the workers\' metrics on the admin port, restarts a dead worker, and exits 0 on SIGTERM', async (t) => {
+  it('shares the port, sums the workers\' metrics on the admin port, restarts a dead worker, reloads every worker on SIGHUP, and exits 0 on SIGTERM', async (t) => {
     const gateway = await startServing([
       '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto',
       '--upstream', `echo.v1.EchoService=${backend.target}`,
@@ -87,6 +87,11 @@ describe('serve --workers 2', () => {
       assert.ok(!replaced.includes(pids[0]!));
       // The replacement listens (two first workers + one replacement), so SIGTERM finds it serving.
       await gateway.waitForLog((line) => line.msg === 'protogate listening' && gateway.logs.filter((l) => l.msg === 'protogate listening').length >= 3);
+
+      // SIGHUP reaches every worker, and each reloads (here the same flags: the same config).
+      gateway.child.kill('SIGHUP');
+      await gateway.waitForLog((line) => line.msg === 'config reloaded' && gateway.logs.filter((l) => l.msg === 'config reloaded').length >= 2);
+      assert.equal((await get(`${gateway.base}/v1/echo/after-reload`)).status, 200);
     } finally {
       assert.equal(await gateway.stop('SIGTERM'), 0, gateway.stderr());
     }

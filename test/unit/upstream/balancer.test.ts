@@ -21,6 +21,7 @@ const request = (path = '/p.S/M'): UnaryRequest => ({ path, message: Buffer.allo
 /** A fake address: answers with `answer(request)`, or holds calls while `hold` is set; counts calls per path. */
 class FakeAddress {
   calls = 0;
+  streams = 0;
   health = ServingStatus.SERVING as number;
   hold: Array<() => void> | undefined;
   closed = false;
@@ -36,7 +37,8 @@ class FakeAddress {
         return new Promise((resolve) => this.hold!.push(() => resolve(result)));
       },
       serverStream: (): ServerStreamCall => {
-        throw new Error('not used');
+        this.streams++;
+        return { read: async () => undefined, headers: () => [], status: () => ({ ok: true, headers: [], trailers: [] }), cancel() {} };
       },
       close: async () => {
         this.closed = true;
@@ -195,6 +197,24 @@ describe('balancer', () => {
     assert.deepEqual(changes.slice(2), [['c:1', 'added'], ['a:1', 'removed']]);
     for (let i = 0; i < 4; i++) await transport.unary(request());
     assert.equal(fakes.get('a:1')!.calls, 0);
+    await transport.close();
+  });
+
+  it('sends streams to addresses in rotation too, and ends them at once with UNAVAILABLE when none is', async () => {
+    const health = { intervalMs: 20, timeoutMs: 500, unhealthyThreshold: 1, healthyThreshold: 1, service: '' };
+    const { transport, fake, events } = balancer(['a:1', 'b:1'], { healthCheck: health });
+    for (let i = 0; i < 4; i++) transport.serverStream(request());
+    assert.deepEqual([fake('a:1').streams, fake('b:1').streams], [2, 2]);
+    fake('a:1').health = ServingStatus.NOT_SERVING;
+    fake('b:1').health = ServingStatus.NOT_SERVING;
+    await once(events, 'unhealthy');
+    if (transport.addresses().some((a) => a.healthy)) await once(events, 'unhealthy');
+    const stream = transport.serverStream(request());
+    assert.equal(await stream.read(), undefined);
+    const status = stream.status();
+    assert.equal(status.ok, false);
+    assert.equal(!status.ok && status.code, Code.UNAVAILABLE);
+    assert.deepEqual([fake('a:1').streams, fake('b:1').streams], [2, 2]);
     await transport.close();
   });
 

@@ -35,6 +35,8 @@ export function startAccessLog(pipeline: Pipeline, logger: Logger, options: Acce
           reason: event.reason,
           durationMs: Math.round(event.durationMs * 1000) / 1000,
           bytes: event.bytes,
+          // undefined (left out of the line) unless the request failed with an internal detail
+          cause: event.cause,
         },
         'request',
       );

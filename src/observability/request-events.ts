@@ -37,6 +37,8 @@ export interface RequestEvent {
   readonly durationMs: number;
   /** Response body bytes. */
   readonly bytes: number;
+  /** The internal detail of a failure, for the log only (an upstream's own status text, a decode error); never sent to the client. */
+  readonly cause?: string | undefined;
 }
 
 /** One call to an upstream has finished (published by the pipeline around the transport call). */

@@ -298,8 +298,16 @@ function publishRequest(source: Pipeline, requestId: string, method: string, res
     reason: result.error?.reason,
     durationMs: performance.now() - started,
     bytes,
+    cause: causeOf(result.error),
   };
   requestChannel.publish(event);
+}
+
+/** The log-only detail of a failure: its cause's text, when it has one. */
+function causeOf(error: GatewayError | undefined): string | undefined {
+  const cause = error?.cause;
+  if (cause === undefined) return undefined;
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /**

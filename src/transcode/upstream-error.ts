@@ -9,6 +9,8 @@ import type { Reason } from '../errors/catalogue.js';
 export interface UpstreamFailure {
   readonly code: number;
   readonly message: string;
+  /** What really happened, for the log only (names the target; may hold the upstream's raw text). */
+  readonly cause?: string;
 }
 
 /**
@@ -21,12 +23,14 @@ export function upstreamError(failure: UpstreamFailure, details: readonly Status
     return new GatewayError(Code.INTERNAL, 'PG_UPSTREAM_BAD_RESPONSE', "the upstream response exceeds the gateway's size limit", {
       httpStatus: 502,
       details: info('PG_UPSTREAM_BAD_RESPONSE'),
+      cause: failure.cause,
     });
   }
   const code = toCode(failure.code);
   const reason = reasonFor(code);
   const message = failure.message === '' ? `the upstream call failed (${code})` : failure.message;
-  return new GatewayError(code, reason, message, { details: details.length > 0 ? details : info(reason) });
+  // The cause travels to the access log with the request id (DESIGN §4: details go to the log).
+  return new GatewayError(code, reason, message, { details: details.length > 0 ? details : info(reason), cause: failure.cause });
 }
 
 function reasonFor(code: Code): Reason {

@@ -16,6 +16,9 @@ const HTTP_FOR_CODE: Record<number, number> = {
   1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401,
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** grpc-message as PROTOCOL-HTTP2.md encodes it: percent-encoding outside printable ASCII, and '%'. */
+const grpcMessage = (text: string) =>
+  text.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 
 for (const transport of ['http2', 'grpc-js'] as const) {
   describe(`upstream faults over ${transport}`, () => {
@@ -173,7 +176,7 @@ describe('a backend that breaks the gRPC protocol (raw HTTP/2)', () => {
         stream.end();
         return;
       case 'error-with-internal-text':
-        stream.respond({ ...grpcHeaders, 'grpc-status': '13', 'grpc-message': encodeURIComponent('Error: boom\n    at handler (/srv/app/handler.ts:42:7)') }, { endStream: true });
+        stream.respond({ ...grpcHeaders, 'grpc-status': '13', 'grpc-message': grpcMessage('Error: boom\n    at handler (/srv/app/handler.ts:42:7)') }, { endStream: true });
         return;
       default:
         stream.respond(grpcHeaders, { waitForTrailers: true });
@@ -215,11 +218,23 @@ describe('a backend that breaks the gRPC protocol (raw HTTP/2)', () => {
       assert.equal(sane.status, 200, `the raw server speaks gRPC when it wants to: ${sane.body}`);
       for (const id of ['no-trailers', 'compressed-flag', 'truncated', 'two-messages', 'garbage-message', 'reset', 'goaway', 'html', 'not-grpc-200', 'bad-status', 'error-with-internal-text']) {
         const res = await gw.fetch(`/v1/echo/${id}`).catch((error: unknown) => {
-          throw new Error(`${transport} ${id}: the gateway did not answer (${String(error)}; exit code ${gw.cli.child.exitCode})\n${gw.stderr().slice(-2000)}`);
+          throw new Error(`${transport} ${id}: the gateway did not answer (${String(error)}; exit code ${gw.cli.child.exitCode})\n${gw.output().slice(-2000)}`);
         });
         assert.ok(res.status >= 500 && res.status < 600, `${transport} ${id}: ${res.status} ${res.body}`);
         assert.equal(typeof res.json['code'], 'number', `${id}: ${res.body}`);
         assert.doesNotMatch(res.body, /10\.0\.0\.7|srv\/app|ECONNREFUSED|\bat handler\b/, `${id}: ${res.body}`);
+        if (id === 'error-with-internal-text') {
+          // What the client does not see goes to the log, with the request id.
+          const requestId = res.headers['x-request-id']!;
+          const deadline = performance.now() + 2000;
+          let line: string | undefined;
+          while (line === undefined && performance.now() < deadline) {
+            line = gw.output().split('\n').find((l) => l.includes(requestId) && l.includes('"cause"'));
+            if (line === undefined) await sleep(20);
+          }
+          assert.ok(line !== undefined, `no log line with request id ${requestId} and a cause`);
+          assert.match(line, /handler\.ts:42:7/);
+        }
       }
       const after = await gw.fetch('/v1/echo/fine-again');
       assert.equal(after.status, 200, after.body);

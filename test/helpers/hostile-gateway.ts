@@ -27,8 +27,8 @@ export interface HostileGateway {
   fetch(pathAndQuery: string, init?: RequestInit): Promise<SeenResponse & { json: Record<string, unknown> }>;
   /** rawExchange() that records every answer. */
   raw(what: string, parts: ReadonlyArray<string | Buffer> | string | Buffer, options?: Parameters<typeof rawExchange>[2]): Promise<RawExchange>;
-  /** The stderr the gateway wrote so far (its JSON log). */
-  stderr(): string;
+  /** What the gateway wrote so far on stdout (its JSON log) and stderr. */
+  output(): string;
   close(): Promise<void>;
 }
 
@@ -48,8 +48,9 @@ export async function startHostileGateway(
     '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto',
     '--upstream', `*=${options.upstream ?? backend.server.target}`, '--port', '0', '--host', '127.0.0.1', '--config', configFile,
   ]);
-  let stderr = '';
-  cli.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let output = '';
+  cli.child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  cli.child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const port = Number(new URL(cli.base).port);
   const seen: SeenResponse[] = [];
   return {
@@ -76,7 +77,7 @@ export async function startHostileGateway(
       for (const r of exchange.responses) seen.push({ what, status: r.status, headers: r.headers, body: r.body });
       return exchange;
     },
-    stderr: () => stderr,
+    output: () => output,
     async close() {
       await cli.stop();
       await backend.server.close();

@@ -179,7 +179,7 @@ export class BalancedTransport implements UpstreamTransport {
     const why = !this.#resolved
       ? 'no address resolved yet'
       : list.length === 0
-        ? 'no address'
+        ? 'no address (a DNS name that has not resolved)'
         : `none of ${list.length} addresses in rotation (${list.map((e) => `${e.address} ${e.ejected ? 'ejected' : 'failing health checks'}`).join(', ')})`;
     const failure = localFailure(Code.UNAVAILABLE, 'No healthy upstream address', `${this.name}${path}: ${why}`);
     noAddressFailures.add(failure);
@@ -301,6 +301,11 @@ export class BalancedTransport implements UpstreamTransport {
         this.#options.onAddressChange?.(this.name, endpoint.address, serving ? 'healthy' : 'unhealthy', detail);
       });
     }
+  }
+
+  /** Whether any address was ever set (a DNS name may not have resolved yet). */
+  hasAddresses(): boolean {
+    return this.#endpoints.length > 0;
   }
 
   /** Each address with its connectivity and whether it is in rotation. */

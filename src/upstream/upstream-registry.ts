@@ -141,7 +141,11 @@ export class UpstreamRegistry {
           entry.dns,
           entry.dnsRefreshMs ?? DEFAULT_DNS_REFRESH_MS,
           (addresses) => target.setAddresses(addresses),
-          (message) => balancing.onDnsError?.(name, message),
+          (message) => {
+            // a name that never resolved has no address: not 'connecting' for /readyz, but failing
+            if (!target.hasAddresses()) target.setAddresses([]);
+            balancing.onDnsError?.(name, message);
+          },
           balancing.resolveHost,
         );
       } else {

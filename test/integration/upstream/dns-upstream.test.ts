@@ -92,6 +92,19 @@ describe('dns upstream', () => {
     assert.ok(dnsErrors.some((e) => /no addresses; keeping the last ones/.test(e)), dnsErrors.join('\n'));
   });
 
+  it('a name that never resolved makes its upstream failing (not ready) and its calls fail fast', async () => {
+    const unresolved = new UpstreamRegistry([{ service: '*', dns: 'nowhere.test:1' }], {}, createHttp2Transport, undefined, {
+      resolveHost: async () => {
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.test'), { code: 'ENOTFOUND' });
+      },
+    });
+    await unresolved.resolved();
+    assert.deepEqual(unresolved.states(), [{ target: 'dns:nowhere.test:1', state: 'transient-failure' }]);
+    const result = await unresolved.transportFor('a.B')!.unary({ path: '/test.Echo/Echo', message: Buffer.alloc(0), metadata: [], deadline: Date.now() + 1000 });
+    assert.equal(!result.ok && result.message, 'No healthy upstream address');
+    await unresolved.close();
+  });
+
   it('the system resolver finds localhost', async () => {
     const addresses = await resolveWithSystem('localhost');
     assert.ok(addresses.some((a) => a === '127.0.0.1' || a === '::1'), addresses.join(', '));

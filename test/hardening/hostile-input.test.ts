@@ -223,6 +223,27 @@ describe('header injection and forwarding', () => {
   });
 });
 
+describe('hostile values of headers the gateway reads', () => {
+  for (const value of ['99999999H', '100000000S', '-1S', '1x', '', ' 1S', '1.5S', '1e3m', '00000000000000000001n', '1S, 2S', '\u00ff1S']) {
+    it(`grpc-timeout ${JSON.stringify(value)}: served within the route deadline or refused with 400, never a 500`, async () => {
+      const { responses } = await gw.raw(`grpc-timeout ${value}`, `GET /v1/echo/t HTTP/1.1\r\nHost: x\r\ngrpc-timeout: ${value}\r\n\r\n`);
+      assert.equal(responses.length, 1);
+      assert.ok([200, 400, 504].includes(responses[0]!.status), `${responses[0]!.status} ${responses[0]!.body}`);
+    });
+  }
+
+  for (const value of ['a b', '<script>', 'x'.repeat(200), '../../etc/passwd', 'id\u0000', 'é']) {
+    it(`a malformed x-request-id (${JSON.stringify(value.slice(0, 20))}) is replaced, never echoed`, async () => {
+      const { responses } = await gw.raw('x-request-id', Buffer.from(`GET /v1/echo/rid HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${value}\r\n\r\n`, 'latin1'));
+      assert.equal(responses.length, 1);
+      const echoed = responses[0]!.headers['x-request-id'] ?? '';
+      if (responses[0]!.status === 200) assert.equal(gw.backend.arrivals.at(-1)!.metadata['x-request-id']?.[0], echoed, 'the backend gets the id the client is told');
+      assert.notEqual(echoed, value);
+      assert.match(echoed, /^[A-Za-z0-9._:-]{1,128}$/);
+    });
+  }
+});
+
 describe('nothing leaks', () => {
   it('no response body or header holds a stack, path, upstream address or internal error text', () => {
     assertNothingLeaked(gw.seen, gw.backend.server.port);

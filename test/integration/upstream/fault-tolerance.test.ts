@@ -161,86 +161,88 @@ for (const transport of ['http2', 'grpc-js'] as const) {
   });
 }
 
-describe('every address killed, then restarted', () => {
-  const a = new Backend();
-  const b = new Backend();
-  let gateway: TestGateway;
-  let admin: string;
-  const COOLDOWN_MS = 1000;
+for (const transport of ['http2', 'grpc-js'] as const) {
+  describe(`every address killed, then restarted (${transport})`, () => {
+    const a = new Backend();
+    const b = new Backend();
+    let gateway: TestGateway;
+    let admin: string;
+    const COOLDOWN_MS = 1000;
 
-  before(async () => {
-    await Promise.all([a.start(), b.start()]);
-    gateway = await startTestGateway({
-      server: { adminPort: 0 },
-      protos: ECHO,
-      upstreams: { '*': [a.target, b.target] },
-      upstream: { outlierDetection: { consecutiveFailures: 3, baseEjectionTime: '1s' } },
-      resilience: { breaker: { failureThreshold: 5, cooldown: `${COOLDOWN_MS}ms` } },
-      timeouts: { default: '3s' },
+    before(async () => {
+      await Promise.all([a.start(), b.start()]);
+      gateway = await startTestGateway({
+        server: { adminPort: 0 },
+        protos: ECHO,
+        upstreams: { '*': [a.target, b.target] },
+        upstream: { transport, outlierDetection: { consecutiveFailures: 3, baseEjectionTime: '1s' } },
+        resilience: { breaker: { failureThreshold: 5, cooldown: `${COOLDOWN_MS}ms` } },
+        timeouts: { default: '3s' },
+      });
+      admin = `http://127.0.0.1:${gateway.adminPort}`;
     });
-    admin = `http://127.0.0.1:${gateway.adminPort}`;
-  });
-  after(async () => {
-    await gateway.close();
-    await Promise.all([a.close(), b.close()]);
-  });
+    after(async () => {
+      await gateway.close();
+      await Promise.all([a.close(), b.close()]);
+    });
 
-  it('opens the breaker within 1 s and answers 503 fast; recovers once the backends are back, without a gateway restart', async (t: TestContext) => {
-    for (let i = 0; i < 20; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/warm${i}`)).status, 200);
-    assert.ok(a.calls > 0 && b.calls > 0, 'both addresses served');
+    it('opens the breaker within 1 s and answers 503 fast; recovers once the backends are back, without a gateway restart', async (t: TestContext) => {
+      for (let i = 0; i < 20; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/warm${i}`)).status, 200);
+      assert.ok(a.calls > 0 && b.calls > 0, 'both addresses served');
 
-    a.kill();
-    b.kill();
-    const killedAt = Date.now();
-    let beforeOpen = 0;
-    let openedAfterMs = -1;
-    for (let i = 0; i < 200 && Date.now() - killedAt < 5000; i++) {
-      const res = await fetchJson(`${gateway.base}/v1/echo/down${i}`);
-      assert.equal(res.status, 503, res.text);
-      if (res.json.message === 'upstream circuit open') {
-        openedAfterMs = Date.now() - killedAt;
-        break;
+      a.kill();
+      b.kill();
+      const killedAt = Date.now();
+      let beforeOpen = 0;
+      let openedAfterMs = -1;
+      for (let i = 0; i < 200 && Date.now() - killedAt < 5000; i++) {
+        const res = await fetchJson(`${gateway.base}/v1/echo/down${i}`);
+        assert.equal(res.status, 503, res.text);
+        if (res.json.message === 'upstream circuit open') {
+          openedAfterMs = Date.now() - killedAt;
+          break;
+        }
+        beforeOpen++;
       }
-      beforeOpen++;
-    }
-    assert.ok(openedAfterMs >= 0, 'the breaker never opened');
-    assert.ok(openedAfterMs < 1000, `the breaker opened ${openedAfterMs} ms after the kill`);
-    assert.equal(await metric(admin, 'protogate_upstream_breaker_state{'), 2, 'open');
-    const ready = await fetchJson(`${admin}/readyz`);
-    assert.equal(ready.status, 503, ready.text);
-    assert.match(ready.json.reasons.join(';'), /circuit breaker open/);
+      assert.ok(openedAfterMs >= 0, 'the breaker never opened');
+      assert.ok(openedAfterMs < 1000, `the breaker opened ${openedAfterMs} ms after the kill`);
+      assert.equal(await metric(admin, 'protogate_upstream_breaker_state{'), 2, 'open');
+      const ready = await fetchJson(`${admin}/readyz`);
+      assert.equal(ready.status, 503, ready.text);
+      assert.match(ready.json.reasons.join(';'), /circuit breaker open/);
 
-    const fast: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const start = performance.now();
-      const res = await fetchJson(`${gateway.base}/v1/echo/fast${i}`);
-      fast.push(performance.now() - start);
-      assert.equal(res.status, 503);
-      assert.equal(res.json.message, 'upstream circuit open');
-      assert.equal(res.json.details[0].reason, 'PG_UPSTREAM_UNAVAILABLE');
-    }
-    t.diagnostic(
-      `all addresses killed: ${beforeOpen} requests answered 503 before the breaker opened, ${openedAfterMs} ms after the kill; ` +
-        `while open: 20 requests, 503 in median ${median(fast).toFixed(1)} ms, max ${Math.max(...fast).toFixed(1)} ms`,
-    );
+      const fast: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const start = performance.now();
+        const res = await fetchJson(`${gateway.base}/v1/echo/fast${i}`);
+        fast.push(performance.now() - start);
+        assert.equal(res.status, 503);
+        assert.equal(res.json.message, 'upstream circuit open');
+        assert.equal(res.json.details[0].reason, 'PG_UPSTREAM_UNAVAILABLE');
+      }
+      t.diagnostic(
+        `${transport}: all addresses killed: ${beforeOpen} requests answered 503 before the breaker opened, ${openedAfterMs} ms after the kill; ` +
+          `while open: 20 requests, 503 in median ${median(fast).toFixed(1)} ms, max ${Math.max(...fast).toFixed(1)} ms`,
+      );
 
-    // back on the same ports; the gateway is not restarted
-    await Promise.all([a.start(), b.start()]);
-    const restartedAt = Date.now();
-    const before = { a: a.calls, b: b.calls };
-    await waitFor('a 200 after the restart', async () => (await fetchJson(`${gateway.base}/v1/echo/back`)).status === 200, 20_000, 100);
-    const recoveredMs = Date.now() - restartedAt;
-    await waitFor('both addresses in rotation and called again', async () => {
-      assert.equal((await fetchJson(`${gateway.base}/v1/echo/both`)).status, 200);
-      return a.calls > before.a && b.calls > before.b;
-    }, 20_000, 20);
-    const bothMs = Date.now() - restartedAt;
-    for (let i = 0; i < 40; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/ok${i}`)).status, 200);
-    assert.equal(await metric(admin, 'protogate_upstream_breaker_state{'), 0, 'closed');
-    assert.equal((await fetchJson(`${admin}/readyz`)).status, 200);
-    t.diagnostic(`restart: first 200 after ${recoveredMs} ms (breaker cooldown ${COOLDOWN_MS} ms), both addresses serving after ${bothMs} ms; then 40/40 requests 200`);
+      // back on the same ports; the gateway is not restarted
+      await Promise.all([a.start(), b.start()]);
+      const restartedAt = Date.now();
+      const before = { a: a.calls, b: b.calls };
+      await waitFor('a 200 after the restart', async () => (await fetchJson(`${gateway.base}/v1/echo/back`)).status === 200, 20_000, 100);
+      const recoveredMs = Date.now() - restartedAt;
+      await waitFor('both addresses in rotation and called again', async () => {
+        assert.equal((await fetchJson(`${gateway.base}/v1/echo/both`)).status, 200);
+        return a.calls > before.a && b.calls > before.b;
+      }, 20_000, 20);
+      const bothMs = Date.now() - restartedAt;
+      for (let i = 0; i < 40; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/ok${i}`)).status, 200);
+      assert.equal(await metric(admin, 'protogate_upstream_breaker_state{'), 0, 'closed');
+      assert.equal((await fetchJson(`${admin}/readyz`)).status, 200);
+      t.diagnostic(`${transport}: restart: first 200 after ${recoveredMs} ms (breaker cooldown ${COOLDOWN_MS} ms), both addresses serving after ${bothMs} ms; then 40/40 requests 200`);
+    });
   });
-});
+}
 
 describe('slow backend', () => {
   const a = new Backend();
@@ -269,66 +271,68 @@ describe('slow backend', () => {
   });
 });
 
-describe('active health checks', () => {
-  const a = new Backend();
-  const b = new Backend();
-  let gateway: TestGateway;
-  let admin: string;
+for (const transport of ['http2', 'grpc-js'] as const) {
+  describe(`active health checks (${transport})`, () => {
+    const a = new Backend();
+    const b = new Backend();
+    let gateway: TestGateway;
+    let admin: string;
 
-  before(async () => {
-    await Promise.all([a.start(), b.start()]);
-    gateway = await startTestGateway({
-      server: { adminPort: 0 },
-      protos: ECHO,
-      upstreams: [{ service: '*', addresses: [a.target, b.target] }],
-      upstream: { healthCheck: { enabled: true, interval: '100ms', timeout: '500ms', unhealthyThreshold: 2, healthyThreshold: 2 } },
-      resilience: { breaker: { failureThreshold: 1000 } },
+    before(async () => {
+      await Promise.all([a.start(), b.start()]);
+      gateway = await startTestGateway({
+        server: { adminPort: 0 },
+        protos: ECHO,
+        upstreams: [{ service: '*', addresses: [a.target, b.target] }],
+        upstream: { transport, healthCheck: { enabled: true, interval: '100ms', timeout: '500ms', unhealthyThreshold: 2, healthyThreshold: 2 } },
+        resilience: { breaker: { failureThreshold: 1000 } },
+      });
+      admin = `http://127.0.0.1:${gateway.adminPort}`;
     });
-    admin = `http://127.0.0.1:${gateway.adminPort}`;
+    after(async () => {
+      await gateway.close();
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    const healthy = (backend: Backend) => metric(admin, `protogate_upstream_address_healthy{target="${a.target},${b.target}",address="${backend.target}"}`);
+
+    it('takes a NOT_SERVING address out of rotation, answers 503 fast when none serves, and brings them back', async (t: TestContext) => {
+      assert.equal(await healthy(a), 1);
+      a.health = ServingStatus.NOT_SERVING;
+      const outMs = await waitFor('a out of rotation', async () => (await healthy(a)) === 0, 5000);
+      const callsOnA = a.calls;
+      for (let i = 0; i < 20; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/h${i}`)).status, 200);
+      assert.equal(a.calls, callsOnA, 'no call reached the unhealthy address');
+
+      b.health = ServingStatus.NOT_SERVING;
+      await waitFor('b out of rotation', async () => (await healthy(b)) === 0, 5000);
+      const noneMs: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const start = performance.now();
+        const none = await fetchJson(`${gateway.base}/v1/echo/none`);
+        noneMs.push(performance.now() - start);
+        assert.equal(none.status, 503, none.text);
+        assert.equal(none.json.message, 'No healthy upstream address');
+      }
+      const ready = await fetchJson(`${admin}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(
+        ready.json.addresses.map((x: { address: string; healthy: boolean }) => [x.address, x.healthy]),
+        [
+          [a.target, false],
+          [b.target, false],
+        ],
+      );
+
+      a.health = ServingStatus.SERVING;
+      b.health = ServingStatus.SERVING;
+      const backMs = await waitFor('both back', async () => (await healthy(a)) === 1 && (await healthy(b)) === 1, 5000);
+      assert.equal((await fetchJson(`${admin}/readyz`)).status, 200);
+      for (let i = 0; i < 10; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/b${i}`)).status, 200);
+      assert.ok(a.calls > callsOnA);
+      t.diagnostic(
+        `${transport}: health checks every 100 ms, thresholds 2/2: out of rotation ${outMs} ms after NOT_SERVING; with none serving 503 in ${noneMs.map((ms) => ms.toFixed(1)).join(', ')} ms; both back ${backMs} ms after SERVING`,
+      );
+    });
   });
-  after(async () => {
-    await gateway.close();
-    await Promise.all([a.close(), b.close()]);
-  });
-
-  const healthy = (backend: Backend) => metric(admin, `protogate_upstream_address_healthy{target="${a.target},${b.target}",address="${backend.target}"}`);
-
-  it('takes a NOT_SERVING address out of rotation, answers 503 fast when none serves, and brings them back', async (t: TestContext) => {
-    assert.equal(await healthy(a), 1);
-    a.health = ServingStatus.NOT_SERVING;
-    const outMs = await waitFor('a out of rotation', async () => (await healthy(a)) === 0, 5000);
-    const callsOnA = a.calls;
-    for (let i = 0; i < 20; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/h${i}`)).status, 200);
-    assert.equal(a.calls, callsOnA, 'no call reached the unhealthy address');
-
-    b.health = ServingStatus.NOT_SERVING;
-    await waitFor('b out of rotation', async () => (await healthy(b)) === 0, 5000);
-    const noneMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now();
-      const none = await fetchJson(`${gateway.base}/v1/echo/none`);
-      noneMs.push(performance.now() - start);
-      assert.equal(none.status, 503, none.text);
-      assert.equal(none.json.message, 'No healthy upstream address');
-    }
-    const ready = await fetchJson(`${admin}/readyz`);
-    assert.equal(ready.status, 503);
-    assert.deepEqual(
-      ready.json.addresses.map((x: { address: string; healthy: boolean }) => [x.address, x.healthy]),
-      [
-        [a.target, false],
-        [b.target, false],
-      ],
-    );
-
-    a.health = ServingStatus.SERVING;
-    b.health = ServingStatus.SERVING;
-    const backMs = await waitFor('both back', async () => (await healthy(a)) === 1 && (await healthy(b)) === 1, 5000);
-    assert.equal((await fetchJson(`${admin}/readyz`)).status, 200);
-    for (let i = 0; i < 10; i++) assert.equal((await fetchJson(`${gateway.base}/v1/echo/b${i}`)).status, 200);
-    assert.ok(a.calls > callsOnA);
-    t.diagnostic(
-      `health checks every 100 ms, thresholds 2/2: out of rotation ${outMs} ms after NOT_SERVING; with none serving 503 in ${noneMs.map((ms) => ms.toFixed(1)).join(', ')} ms; both back ${backMs} ms after SERVING`,
-    );
-  });
-});
+}

@@ -123,6 +123,30 @@ describe('protogate CLI', () => {
   });
 });
 
+describe('protogate generate --openapi-per-service', () => {
+  it('writes one document per service beside the merged one', async () => {
+    const out = mkdtempSync(path.join(tmpdir(), 'protogate-split-'));
+    const flags = ['--proto-path', 'protos', '--proto', 'library/v1/library.proto', '--proto-path', 'test/integration/protos', '--proto', 'echo/v1/echo.proto'];
+    const result = await runCli(['generate', ...flags, '--out', out, '--openapi-per-service']);
+    assert.equal(result.code, 0, result.stderr);
+    const read = (file: string) => JSON.parse(readFileSync(path.join(out, file), 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const ids = (doc: ReturnType<typeof read>) => Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
+    const merged = ids(read('openapi.json'));
+    const library = ids(read('openapi.library.v1.LibraryService.json'));
+    const echo = ids(read('openapi.echo.v1.EchoService.json'));
+    assert.ok(library.length > 0 && library.every((id) => id.startsWith('LibraryService_')));
+    assert.ok(echo.length > 0 && echo.every((id) => id.startsWith('EchoService_')));
+    assert.deepEqual([...library, ...echo].sort(), [...merged].sort(), 'the split documents hold exactly the merged operations');
+    assert.match(result.stdout, /wrote .*openapi\.echo\.v1\.EchoService\.json/);
+  });
+
+  it('is refused by serve', async () => {
+    const result = await runCli(['serve', '--openapi-per-service', ...protoFlags, '--upstream', '*=127.0.0.1:1']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--openapi-per-service applies to generate/);
+  });
+});
+
 function stripRequestIds(text: string): string {
   return text.replace(/request id [0-9a-f-]+/g, 'request id *');
 }

@@ -65,7 +65,12 @@ export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool 
     'grpc.max_send_message_length': maxSendMessageBytes,
     ...(options.keepaliveMs === undefined
       ? {}
-      : { 'grpc.keepalive_time_ms': options.keepaliveMs, 'grpc.keepalive_permit_without_calls': 1 }),
+      : {
+          'grpc.keepalive_time_ms': options.keepaliveMs,
+          // as the node:http2 transport: a PING unanswered for one interval ends the connection
+          'grpc.keepalive_timeout_ms': options.keepaliveMs,
+          'grpc.keepalive_permit_without_calls': 1,
+        }),
   };
   const tls = options.tls;
   if (tls?.serverName !== undefined) {

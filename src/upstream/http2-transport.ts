@@ -333,11 +333,19 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
         slot.failures = 0;
       }
       if (this.#keepaliveMs !== undefined) {
+        let unanswered = false;
         keepalive = setInterval(() => {
-          // a failed PING means the connection is gone
-          // TODO: also give up on a PING unanswered for a while (gRPC's keepalive timeout, 20 s)
+          // A failed PING means the connection is gone; so does one still unanswered an interval
+          // later (the peer vanished without a FIN: host down, partition): gRPC's keepalive
+          // timeout, here equal to the interval. The calls on it fail UNAVAILABLE (retryable).
+          if (unanswered) {
+            session.destroy(new Error(`keepalive PING unanswered for ${this.#keepaliveMs} ms`));
+            return;
+          }
+          unanswered = true;
           try {
             session.ping((error) => {
+              unanswered = false;
               if (error !== null) session.destroy();
             });
           } catch {

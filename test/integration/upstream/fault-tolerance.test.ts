@@ -108,7 +108,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-for (const transport of ['http2', 'grpc-js'] as const) {
+for (const transport of ['http2', 'grpc-js', 'wire'] as const) {
   describe(`one of two addresses killed under load (${transport})`, () => {
     const a = new Backend();
     const b = new Backend();
@@ -161,7 +161,7 @@ for (const transport of ['http2', 'grpc-js'] as const) {
   });
 }
 
-for (const transport of ['http2', 'grpc-js'] as const) {
+for (const transport of ['http2', 'grpc-js', 'wire'] as const) {
   describe(`every address killed, then restarted (${transport})`, () => {
     const a = new Backend();
     const b = new Backend();
@@ -271,7 +271,7 @@ describe('slow backend', () => {
   });
 });
 
-for (const transport of ['http2', 'grpc-js'] as const) {
+for (const transport of ['http2', 'grpc-js', 'wire'] as const) {
   describe(`active health checks (${transport})`, () => {
     const a = new Backend();
     const b = new Backend();

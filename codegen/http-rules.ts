@@ -34,7 +34,8 @@ export function collectRoutes(protos: LoadedProtos): RouteSpec[] {
       const policy = optionValue(method, POLICY_OPTION) as RuleObject | undefined;
       // the service's timeout is for its unary calls: a stream's is its own, else timeouts.stream
       const serviceTimeout = policyTimeout(site, servicePolicy);
-      const timeoutMs = policyTimeout(site, policy) ?? (method.responseStream === true ? undefined : serviceTimeout);
+      const streams = method.responseStream === true || method.requestStream === true;
+      const timeoutMs = policyTimeout(site, policy) ?? (streams ? undefined : serviceTimeout);
       // the service's own site, so problems in its policy are located in the service declaration
       const auth = policyAuth(site, policy) ?? policyAuth(new RuleSite(source, serviceOffset, method), servicePolicy);
       const rateLimit = policyRateLimit(site, policy) ?? policyRateLimit(site, servicePolicy);

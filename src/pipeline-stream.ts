@@ -5,9 +5,10 @@
 // so a slow client slows the gRPC stream (backpressure end to end).
 import protobuf from 'protobufjs';
 import { Code, codeName } from './errors/codes.js';
-import { GatewayError, type StatusDetail } from './errors/gateway-error.js';
+import { GatewayError, gatewayError, type StatusDetail } from './errors/gateway-error.js';
 import type { GatewayModel } from './gateway-model.js';
 import type { GatewayReply } from './pipeline.js';
+import { serveClientStream, type ClientStreamInputs } from './pipeline-client-stream.js';
 import type { CompiledRoute } from './transcode/compiled-route.js';
 import type { CodecRegistry, JsonWriteOptions } from './transcode/json/codec.js';
 import type { SystemParameters } from './transcode/system-parameters.js';
@@ -52,6 +53,8 @@ export interface StreamCallInputs {
 /** Serves server-streaming routes; `fail` renders a pre-stream error exactly as the pipeline does. */
 export interface StreamServer {
   serve(route: CompiledRoute, transport: UpstreamTransport, inputs: StreamCallInputs): Promise<GatewayReply>;
+  /** A client-streaming call (pipeline-client-stream.ts); `transport` undefined: no upstream. */
+  serveClientStream(route: CompiledRoute, transport: UpstreamTransport | undefined, inputs: ClientStreamInputs): Promise<GatewayReply>;
 }
 
 /** `id:` from a message, for a route with an SSE id field. */
@@ -85,6 +88,12 @@ export function createStreamServer(
   };
 
   return {
+    serveClientStream(route, transport, inputs) {
+      if (transport === undefined) {
+        return Promise.resolve(fail(gatewayError(Code.UNAVAILABLE, 'PG_NO_UPSTREAM', `no upstream is configured for ${route.spec.service}`), route));
+      }
+      return serveClientStream(route, transport, inputs, errorOf, fail);
+    },
     async serve(route, transport, inputs) {
       const lastEventId = inputs.lastEventId;
       // EventSource sends Last-Event-ID when it reconnects: the backend may resume from there

@@ -82,6 +82,7 @@ export interface PipelineOptions extends TranscodeOptions {
 }
 
 const DEFAULT_STREAMING: StreamingOptions = { timeoutMs: 3_600_000, sseHeartbeatMs: 15_000, sseIdFields: {} };
+const EMPTY_MESSAGE = new Uint8Array(0);
 
 /** The compiled gateway: one `handle` per HTTP request. */
 export interface Pipeline {
@@ -161,7 +162,19 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       if (verdict.headers !== undefined) late.headers = verdict.headers;
     }
     if (spec.clientStreaming) {
-      return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a client-streaming method; those are not served yet`), route);
+      if (spec.serverStreaming) {
+        return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a bidirectional-streaming method; those are not served yet`), route);
+      }
+      let deadline: number;
+      try {
+        deadline = Date.now() + timeoutFor(request, route, options);
+      } catch (error) {
+        if (error instanceof GatewayError) return fail(error, route);
+        throw error;
+      }
+      const call = { path: spec.grpcPath, message: EMPTY_MESSAGE, metadata: upstreamMetadata(request, options.metadata, identity), deadline, signal: request.signal };
+      const inputs = { call, bindings: match.bindings, query, body: request.body, contentType: request.headers['content-type'] };
+      return streams.serveClientStream(route, options.transportFor(spec.service), inputs);
     }
     let assembled: AssembledRequest;
     let deadline: number;
@@ -248,13 +261,13 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
 }
 
 /**
- * Route deadline (proto option) → service (config) → default; a server stream's: route → the
- * stream default. A client's grpc-timeout may only shorten it.
+ * Route deadline (proto option) → service (config) → default; a stream's (either direction):
+ * route → the stream default. A client's grpc-timeout may only shorten it.
  */
 function timeoutFor(request: GatewayRequest, route: CompiledRoute, options: PipelineOptions): number {
   const limit =
     route.spec.timeoutMs ??
-    (route.spec.serverStreaming ? (options.streaming ?? DEFAULT_STREAMING).timeoutMs : (options.serviceTimeoutsMs.get(route.spec.service) ?? options.defaultTimeoutMs));
+    (route.spec.serverStreaming || route.spec.clientStreaming ? (options.streaming ?? DEFAULT_STREAMING).timeoutMs : (options.serviceTimeoutsMs.get(route.spec.service) ?? options.defaultTimeoutMs));
   const header = request.headers['grpc-timeout'];
   if (header === undefined) return limit;
   const asked = parseGrpcTimeout(Array.isArray(header) ? header[0] ?? '' : header);

@@ -73,7 +73,10 @@ function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {
 
 function streamingNote(route: RouteSpec): string {
   const kind = route.clientStreaming && route.serverStreaming ? 'bidirectional' : route.clientStreaming ? 'client' : 'server';
-  if (route.clientStreaming) return `This is a ${kind}-streaming RPC; the gateway does not serve it yet (501). The schemas describe one message of each stream.`;
+  if (route.serverStreaming && route.clientStreaming) return `This is a ${kind}-streaming RPC; the gateway does not serve it yet (501). The schemas describe one message of each stream.`;
+  if (route.clientStreaming) {
+    return `This is a ${kind}-streaming RPC: the request body is NDJSON, one request message per line, sent to the service in order (with the node:http2 upstream transport; 501 with grpc-js).`;
+  }
   return `This is a ${kind}-streaming RPC: the response is a stream of messages, each sent as it arrives (README "Server streams").`;
 }
 
@@ -208,6 +211,11 @@ function requestBody(route: RouteSpec, request: protobuf.Type, path: OpenApiPath
       schema['description'] = joinText(note, schema['description'] as string | undefined);
       description = `The \`${route.body}\` field of a \`${route.requestType}\`, without ${names} (set from the path).`;
     }
+  }
+  if (route.clientStreaming) {
+    // pipeline-client-stream.ts: one such message per NDJSON line
+    description = `Newline-delimited JSON: one message per line, each ${description.charAt(0).toLowerCase()}${description.slice(1)} A bad line is a 400 naming it.`;
+    return { description, required: false, content: { [NDJSON_TYPE]: { schema } } };
   }
   return { description, required: true, content: { [JSON_TYPE]: { schema } } };
 }

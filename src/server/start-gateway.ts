@@ -210,8 +210,8 @@ async function assembleGeneration(
         }));
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
-    if (route.clientStreaming) {
-      logger.warn({ rpc: route.grpcPath }, 'client-streaming methods are not served yet; this route answers 501');
+    if (route.clientStreaming && (route.serverStreaming || config.upstream.transport !== 'http2')) {
+      logger.warn({ rpc: route.grpcPath }, 'bidirectional streams, and client streams over the grpc-js transport, are not served; this route answers 501');
     }
   }
   const auth = createAuth(model, config, logger);

@@ -1,6 +1,7 @@
-// Test helper: the real grpc-js backend of stream/v1/ticker.proto (server-streaming `Tick`), as
-// the server-stream tests drive it: `count` ticks, optionally `interval_ms` apart, failing with
-// `fail_code` after `fail_after`, gated by the test, endless, or a flood written with backpressure.
+// Test helper: the real grpc-js backend of stream/v1/ticker.proto, as the stream tests drive it:
+// server-streaming `Tick` sends `count` ticks, optionally `interval_ms` apart, failing with
+// `fail_code` after `fail_after`, gated by the test, endless, or a flood written with
+// backpressure; client-streaming `Collect` joins the names of the ticks it receives.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { bundledProtosDir } from '../../src/package-paths.js';
@@ -93,6 +94,21 @@ export async function startTickerBackend(): Promise<TickerBackend> {
       const trailers = new grpc.Metadata();
       trailers.set('x-ticks', String(request.count));
       call.end(trailers);
+    },
+  }, {}, {
+    // joins the names of the ticks it receives; a tick named "fail" fails the call
+    '/stream.v1.TickerService/Collect': (call, callback) => {
+      seenMetadata.push(call.metadata);
+      call.on('cancelled', () => cancellations.splice(0).forEach((resolve) => resolve()));
+      const names: string[] = [];
+      call.on('data', (bytes: Buffer) => {
+        const { name } = Tick.toObject(Tick.decode(bytes)) as { name?: string };
+        names.push(name ?? '');
+      });
+      call.on('end', () => {
+        if (names.includes('fail')) callback(grpcError(grpc.status.FAILED_PRECONDITION, `collected a failing tick at ${names.indexOf('fail') + 1}`));
+        else callback(null, Buffer.from(TickRequest.encode({ name: names.join('+'), count: names.length }).finish()));
+      });
     },
   });
   return Object.assign(server, {

@@ -31,11 +31,15 @@ it('the demo WatchShelf: NDJSON and SSE content, one ShelfEvent per message, fra
   await SwaggerParser.validate(structuredClone(doc) as never);
 });
 
-it('response_body applies per message of a stream', () => {
+it('response_body applies per message of a stream; a client stream takes an NDJSON body', async () => {
   const doc = generate(testProtosDir, 'stream/v1/ticker.proto');
   const values = doc['paths']['/v1/ticks/{name}/values']['get']['responses']['200'];
   assert.equal(values['content']['application/x-ndjson']['schema']['type'], 'string');
   assert.match(values['description'], /`value` field of a `stream\.v1\.Tick`/);
   const collect = doc['paths']['/v1/collect']['post'];
-  assert.match(collect['description'], /client-streaming RPC; the gateway does not serve it yet \(501\)/);
+  assert.match(collect['description'], /client-streaming RPC: the request body is NDJSON/);
+  assert.deepEqual(Object.keys(collect['requestBody']['content']), ['application/x-ndjson']);
+  assert.equal(collect['requestBody']['content']['application/x-ndjson']['schema']['$ref'], '#/components/schemas/stream.v1.Tick');
+  assert.match(collect['requestBody']['description'], /^Newline-delimited JSON: one message per line, each a `stream\.v1\.Tick`\./);
+  await SwaggerParser.validate(structuredClone(doc) as never);
 });

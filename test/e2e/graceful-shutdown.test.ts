@@ -49,7 +49,7 @@ log: { level: info, access: false }
 }
 
 describe('SIGTERM', () => {
-  it('drains a keep-alive load with zero failed requests among those accepted, and exits 0', async (t) => {
+  it('drains a keep-alive load with zero failed requests among those accepted, and exits 0', { timeout: 120_000 }, async (t) => {
     const gateway = await startServing(['--config', writeConfig(', drainTimeout: 10s')]);
     const load = startLoad(gateway.base, { concurrency: 16, path: (n) => `/v1/echo/r${n}`, maxDurationMs: 20_000, maxRequests: 20_000 });
     await load.completed(300);
@@ -76,7 +76,7 @@ describe('SIGTERM', () => {
     await gateway.waitForLog((line) => line.msg === 'stopped');
   });
 
-  it('reports not ready at once, cuts a request still running at server.drainTimeout, and exits 0', async () => {
+  it('reports not ready at once, cuts a request still running at server.drainTimeout, and exits 0', { timeout: 120_000 }, async () => {
     const gateway = await startServing(['--config', writeConfig(', drainTimeout: 400ms')]);
     const started = hangingCalls;
     const hanging = statusOf(`${gateway.base}/v1/hang/h1`);

@@ -61,12 +61,12 @@ function configFile(text: string): string {
 }
 
 describe('hot reload', () => {
-  it('on SIGHUP swaps in a new config under load with zero failed requests, and rejects an invalid one while the old keeps serving', async (t) => {
+  it('on SIGHUP swaps in a new config under load with zero failed requests, and rejects an invalid one while the old keeps serving', { timeout: 180_000 }, async (t) => {
     const file = configFile(echoOnly());
     const gateway = await startServing(['--config', file]);
     try {
       assert.equal((await fetchJson(`${gateway.base}/v1/shelves`)).status, 404);
-      const load = startLoad(gateway.base, { concurrency: 16, path: (n) => `/v1/echo/r${n}`, maxDurationMs: 30_000, maxRequests: 50_000 });
+      const load = startLoad(gateway.base, { concurrency: 16, path: (n) => `/v1/echo/r${n}`, maxDurationMs: 90_000, maxRequests: 50_000 });
       await load.completed(200);
 
       writeFileSync(file, withLibrary());
@@ -107,7 +107,7 @@ describe('hot reload', () => {
     }
   });
 
-  it('with server.watchConfig, reloads when the file changes', async () => {
+  it('with server.watchConfig, reloads when the file changes', { timeout: 120_000 }, async () => {
     const file = configFile(echoOnly(', watchConfig: true'));
     const gateway = await startServing(['--config', file]);
     try {

@@ -1,7 +1,7 @@
 // `serve --workers 2`: two worker processes share the port, the primary serves the admin port
 // with the workers' metrics summed, restarts a worker that dies, forwards SIGHUP, and exits 0 on SIGTERM.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -31,12 +31,20 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+/** The live child processes of `primary`, from /proc (field 4 of /proc/PID/stat is the parent). */
 function workerPids(primary: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(parent) === primary && state !== 'Z') children.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
   }
+  return children;
 }
 
 /** The sum of a counter's series with the given label text, from Prometheus text. */
@@ -48,7 +56,7 @@ function counterSum(text: string, name: string, labelText: string): number {
 }
 
 describe('serve --workers 2', () => {
-  it('shares the port, sums the workers\' metrics on the admin port, restarts a dead worker, reloads every worker on SIGHUP, and exits 0 on SIGTERM', async (t) => {
+  it('shares the port, sums the workers\' metrics on the admin port, restarts a dead worker, reloads every worker on SIGHUP, and exits 0 on SIGTERM', { timeout: 180_000 }, async (t) => {
     const gateway = await startServing([
       '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto',
       '--upstream', `echo.v1.EchoService=${backend.target}`,

@@ -25,7 +25,7 @@ export interface LoadOptions {
 
 export interface RunningLoad {
   readonly records: LoadRecord[];
-  /** Resolves once at least `count` requests have finished. */
+  /** Resolves once at least `count` requests have finished; rejects if the load ends first. */
   completed(count: number): Promise<void>;
   /** Stops starting requests; resolves once every loop is done. */
   stop(): Promise<LoadRecord[]>;
@@ -44,7 +44,7 @@ export function startLoad(base: string, options: LoadOptions): RunningLoad {
   const deadline = performance.now() + options.maxDurationMs;
   let stopped = false;
   let sent = 0;
-  const watchers = new Set<{ count: number; resolve: () => void }>();
+  const watchers = new Set<{ count: number; resolve: () => void; reject: (error: Error) => void }>();
 
   const once = (n: number): Promise<LoadRecord> =>
     new Promise((resolve) => {
@@ -72,13 +72,15 @@ export function startLoad(base: string, options: LoadOptions): RunningLoad {
   };
   const done = Promise.all(Array.from({ length: options.concurrency }, loop)).then(() => {
     agent.destroy();
+    for (const watcher of watchers) watcher.reject(new Error(`the load ended after ${records.length} requests, before ${watcher.count}`));
+    watchers.clear();
     return records;
   });
   return {
     records,
     completed(count) {
       if (records.length >= count) return Promise.resolve();
-      return new Promise((resolve) => watchers.add({ count, resolve }));
+      return new Promise((resolve, reject) => watchers.add({ count, resolve, reject }));
     },
     stop() {
       stopped = true;

@@ -14,6 +14,8 @@ before(async () => {
   gateway = await startTestGateway({
     protos: { paths: [testProtosDir], files: [TICKER_PROTO] },
     upstreams: [{ service: '*', target: backend.target }],
+    // the transport with client streams (the others answer 501)
+    upstream: { transport: 'http2' },
   });
 });
 

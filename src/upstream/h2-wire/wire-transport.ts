@@ -7,15 +7,15 @@
 // opened lazily and replaced after GOAWAY/error/close with gRPC's connection backoff after a
 // failed connect, one coarse deadline sweep per transport, UnaryResults built by the same rules.
 //
-// Server streams are delegated to a node:http2 transport for the same target (created on first
-// use): they are long-lived and few, so per-call overhead matters little there.
+// Server and client streams are delegated to a node:http2 transport for the same target (created
+// on first use): they are long-lived and few, so per-call overhead matters little there.
 // With `tls` (upstream-tls.ts) connections are TLS with ALPN h2, else plaintext h2c.
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { Code } from '../../errors/codes.js';
 import type { ChannelPoolOptions } from '../channel-pool.js';
 import { addRequestMetadata } from '../http2-metadata.js';
 import { createHttp2Transport, type Http2Transport } from '../http2-transport.js';
-import type { ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from '../transport.js';
+import type { ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from '../transport.js';
 import { localFailure, markLocalLimit } from '../unary-call.js';
 import { pathField } from './hpack-encoder.js';
 import { abort, expire, settle, WireCall, type WireCallOwner } from './wire-call.js';
@@ -140,8 +140,19 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
   }
 
   serverStream(request: UnaryRequest): ServerStreamCall {
+    return this.#nodeHttp2().serverStream(request);
+  }
+
+  clientStream(request: UnaryRequest): ClientStreamCall {
+    const streams = this.#nodeHttp2();
+    // the node:http2 transport always has clientStream (optional in the interface for grpc-js's sake)
+    return streams.clientStream!(request);
+  }
+
+  /** The node:http2 transport that carries this target's streams. */
+  #nodeHttp2(): Http2Transport {
     this.#streams ??= createHttp2Transport(this.#options);
-    return this.#streams.serverStream(request);
+    return this.#streams;
   }
 
   state(): TransportState {

@@ -1,7 +1,7 @@
 // What only the wire transport has to get right itself, because it speaks HTTP/2 on its own:
 // the server's stream limit (calls queue, none is refused), GOAWAY's last stream id, flow control
 // both ways with small windows, header blocks spread over CONTINUATION frames, a peer that does
-// not speak HTTP/2, cancelling a queued call, and server streams (delegated to node:http2).
+// not speak HTTP/2, cancelling a queued call, and server and client streams (delegated to node:http2).
 // The shared unary behaviour runs in unary-call.test.ts, channel-pool.test.ts and
 // http2-transport.test.ts over this transport too.
 import { after, before, describe, it } from 'node:test';
@@ -222,7 +222,7 @@ describe('wire transport: GOAWAY and peers that go wrong', () => {
   });
 });
 
-describe('wire transport: server streams (delegated to node:http2)', () => {
+describe('wire transport: streams (delegated to node:http2)', () => {
   it('delivers the messages and the status', async () => {
     const server = await startRawServer();
     server.handlers.set('/t.S/List', (stream) => {
@@ -239,6 +239,32 @@ describe('wire transport: server streams (delegated to node:http2)', () => {
       assert.deepEqual(messages, ['a', 'bc']);
       assert.deepEqual(call.headers(), [['x-h', 'v']]);
       assert.equal(call.status().ok, true);
+    } finally {
+      await transport.close();
+      await server.close();
+    }
+  });
+
+  it('client streams: writes every message, then the one response', async () => {
+    const server = await startRawServer();
+    server.handlers.set('/t.S/Join', (stream, _headers, body) => {
+      const parts: string[] = [];
+      for (let at = 0; at < body.length; ) {
+        const length = body.readUInt32BE(at + 1);
+        parts.push(body.subarray(at + 5, at + 5 + length).toString());
+        at += 5 + length;
+      }
+      answer(stream, frame(Buffer.from(parts.join('+'))));
+    });
+    const transport = createWireTransport({ target: server.target });
+    try {
+      assert.ok(transport.clientStream !== undefined);
+      const call = transport.clientStream(request('/t.S/Join'));
+      for (const part of ['x', 'yy', 'zzz']) assert.equal(await call.write(Buffer.from(part)), true);
+      call.end();
+      const result = await call.result;
+      assert.ok(result.ok);
+      assert.equal(result.message.toString(), 'x+yy+zzz');
     } finally {
       await transport.close();
       await server.close();

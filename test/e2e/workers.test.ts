@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { testProtosDir } from '../helpers/gateway.js';
 import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
+import { runCli } from '../helpers/cli.js';
 import { startServing } from '../helpers/serving-process.js';
 
 let backend: RunningGrpcServer;
@@ -56,6 +57,15 @@ function counterSum(text: string, name: string, labelText: string): number {
 }
 
 describe('serve --workers 2', () => {
+  it('rejects a bad --workers value with exit 2 and the usage', async () => {
+    for (const value of ['0', 'two', '1.5', '257']) {
+      const result = await runCli(['serve', '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto', '--upstream', `*=${backend.target}`, '--workers', value]);
+      assert.equal(result.code, 2, `--workers ${value}: ${result.stderr}`);
+      assert.match(result.stderr, /--workers "[^"]+" is not a number of processes \(1–256\) or "auto"/);
+      assert.match(result.stderr, /--workers N\|auto/);
+    }
+  });
+
   it('shares the port, sums the workers\' metrics on the admin port, restarts a dead worker, reloads every worker on SIGHUP, and exits 0 on SIGTERM', { timeout: 180_000 }, async (t) => {
     const gateway = await startServing([
       '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto',

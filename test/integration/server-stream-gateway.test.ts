@@ -77,9 +77,11 @@ for (const transport of ['http2', 'grpc-js'] as const) {
     });
 
     it('NDJSON by default: one canonical JSON message per line, in order, with response metadata as headers', async () => {
-      const response = await fetchJson(`${gateway.base}/v1/ticks/a?count=3`);
+      // compression is on by default: a stream still goes out uncompressed, flushed per message
+      const response = await fetchJson(`${gateway.base}/v1/ticks/a?count=3`, { headers: { 'accept-encoding': 'gzip, br' } });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-type'), 'application/x-ndjson');
+      assert.equal(response.headers.get('content-encoding'), null);
       assert.equal(response.headers.get('grpc-metadata-x-ticker'), 'on');
       assert.equal(response.headers.get('content-length'), null);
       assert.deepEqual(

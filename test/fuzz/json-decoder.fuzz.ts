@@ -24,7 +24,7 @@ type TypeName = (typeof TYPES)[number];
 
 let registry: Registry | undefined;
 /** The fixtures as @bufbuild/protobuf sees them (built once, on first use, with `buf build`). */
-function bufRegistry(): Registry {
+export function bufRegistry(): Registry {
   if (registry !== undefined) return registry;
   const dir = mkdtempSync(path.join(tmpdir(), 'protogate-fuzz-'));
   try {
@@ -54,7 +54,7 @@ const EDGE_VALUES: unknown[] = [
   0, -0, 1, -1, 1.5, 1e2, 2147483647, 2147483648, -2147483649, 4294967296, 9007199254740993, 1e308, 5e-324,
   '0', '-0', '1e2', '1.0', ' 1', '0x10', '9223372036854775807', '9223372036854775808', '-9223372036854775809', '18446744073709551616',
   '1.5', 'NaN', 'Infinity', '-Infinity', 'nan', true, false, null, '', 'a', 'AQID', 'AQ==', '-_8', 'A', '😀',
-  'RED', 'GREEN', 'COLOR_UNSPECIFIED', 'PURPLE', '1970-01-01T00:00:00Z', '2024-02-30T00:00:00Z', '0001-01-01T00:00:00Z',
+  'COLOR_RED', 'COLOR_GREEN', 'COLOR_UNSPECIFIED', 'RED', 'PURPLE', '1970-01-01T00:00:00Z', '2024-02-30T00:00:00Z', '0001-01-01T00:00:00Z',
   '9999-12-31T23:59:59.999999999Z', '1.5s', '-0.5s', '315576000001s', '1s2', 'a,b.c', 'fooBar', 'foo_bar',
   [], [1, 2], ['a'], [null], {}, { a: 1 }, { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1s' },
   { '@type': 'type.googleapis.com/protogate.test.json.Scalars', i32: 1 }, { '@type': 'nope' }, { '0': 'a', '-1': 'b', true: 'RED' },
@@ -79,9 +79,9 @@ const objectText = (type: TypeName): fc.Arbitrary<string> =>
     .map((members) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
 
 // Valid messages to mutate (as the conformance suite would send them).
-const SEEDS: Record<TypeName, string[]> = {
+export const SEEDS: Record<TypeName, string[]> = {
   Scalars: ['{"i32":-5,"i64":"9223372036854775807","u64":"18446744073709551615","flt":1.5,"dbl":"NaN","flag":true,"text":"é😀","data":"AQID"}', '{"s32":1,"s64":"-2","f32":3,"f64":"4","sf32":-5,"sf64":"-6"}'],
-  Book: ['{"bookId":"b","pages":3,"edition":0,"tags":["a"],"bigNumbers":["1",2],"counts":{"a":1,"__proto__":2},"byId":{"-9":"x"},"flags":{"true":"RED"},"children":{"1":{"bookId":"c"}},"isbn":"i"}'],
+  Book: ['{"bookId":"b","pages":3,"edition":0,"tags":["a"],"bigNumbers":["1",2],"counts":{"a":1,"__proto__":2},"byId":{"-9":"x"},"flags":{"true":"COLOR_RED","false":2},"colors":["COLOR_GREEN",1],"parent":{"bookId":"p","many":[{"i32":1},{}]},"scalars":{"s64":"-3"},"children":{"1":{"bookId":"c"}},"isbn":"i"}'],
   Wkt: ['{"createdAt":"2024-01-02T03:04:05.123Z","ttl":"-1.5s","updateMask":"a.b,cD","meta":{"a":[1,null,"x",{"b":true}]},"value":null,"list":[1],"any":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"2s"},"empty":{},"i32":5,"i64":"7","u64":"8","flag":false,"text":"t","data":"AA==","dbl":"Infinity","flt":1,"u32":3,"times":["1970-01-01T00:00:00Z"],"values":{"k":"v"},"nullValue":null}'],
 };
 const MUTATION_CHARS = ['"', '{', '}', '[', ']', ',', ':', '\\', '\\u', '\\ud800', '0', '-', '1e', '.', ' ', 'n', 'x', '\u0000', '\ud800', '😀', '/*', 'NaN'];
@@ -116,7 +116,7 @@ const arbitrary = fc.constantFrom(...TYPES).chain((type) =>
  * wrote its prefix here, where @bufbuild/protobuf rewrites it to type.googleapis.com/; and
  * @bufbuild/protobuf gives a UInt32Value read from "-0" the number -0 (it is 0 on the wire).
  */
-function normalized(v: unknown, key = ''): unknown {
+export function normalized(v: unknown, key = ''): unknown {
   if (typeof v === 'number' && key === 'flt') return Math.fround(v);
   if (Object.is(v, -0) && key !== 'dbl') return 0;
   if (typeof v === 'string' && key === '@type') return v.slice(v.lastIndexOf('/') + 1);

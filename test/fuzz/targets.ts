@@ -3,6 +3,7 @@
 import type { FuzzTarget } from './fuzz-target.js';
 import { grpcFramesTarget } from './grpc-frames.fuzz.js';
 import { jsonDecoderTarget } from './json-decoder.fuzz.js';
+import { jsonEncoderTarget } from './json-encoder.fuzz.js';
 import { pathTemplateTarget } from './path-template.fuzz.js';
 import { queryBinderTarget } from './query-binder.fuzz.js';
 import { routeMatchTarget } from './route-match.fuzz.js';
@@ -17,5 +18,6 @@ export const fuzzTargets: ReadonlyArray<{ target: FuzzTarget<unknown>; boundedRu
   entry(routeMatchTarget, 5_000),
   entry(queryBinderTarget, 10_000),
   entry(jsonDecoderTarget, 5_000),
+  entry(jsonEncoderTarget, 5_000),
   entry(grpcFramesTarget, 20_000),
 ];

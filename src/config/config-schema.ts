@@ -212,12 +212,12 @@ export const configSchema = z
     upstream: z
       .object({
         /**
-         * The gRPC client: `http2`, protogate's lean unary client on node:http2 (about half the
-         * CPU per call of grpc-js), `wire`, protogate's own HTTP/2 framing on a plain socket
-         * (about a quarter of http2's CPU per unary call; server streams go through http2), or
+         * The gRPC client: `wire`, protogate's own HTTP/2 client on a plain or TLS socket (about a
+         * quarter of http2's CPU per unary call; server and client streams go through http2),
+         * `http2`, protogate's lean client on node:http2 (about half grpc-js's CPU per call), or
          * `grpc-js` (@grpc/grpc-js).
          */
-        transport: z.enum(['http2', 'grpc-js', 'wire']).default('http2'),
+        transport: z.enum(['http2', 'grpc-js', 'wire']).default('wire'),
         /**
          * gRPC channels (HTTP/2 connections) per upstream target. One is cheapest in CPU per call
          * (measured: a second connection halves write batching); more help a multi-core backend.

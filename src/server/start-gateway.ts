@@ -1,6 +1,6 @@
 // Starts a gateway from a validated config: builds (or reads) the model, checks that every
 // served service has an upstream, compiles the pipeline, and listens.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -171,6 +171,8 @@ interface Generation {
   readonly app: FastifyInstance;
   readonly pipeline: Pipeline;
   readonly upstreams: Upstreams;
+  /** What the upstreams were built from (config and TLS files), to tell whether a reload may keep them. */
+  readonly upstreamShape: string;
   /** The rate-limit store, one per gateway: every generation shares the first one's. */
   readonly rateLimitStore: SharedRateLimitStore;
   readonly services: readonly string[];
@@ -204,7 +206,9 @@ async function assembleGeneration(
   const streamProblems = sseIdFieldProblems(model, config.streaming.sseIdFields);
   if (streamProblems.length > 0) throw new StartupError(streamProblems.join('; '));
   const tls = serverTls(config);
-  const upstreams = (made.upstreams = previous !== undefined && sameUpstreamConfig(previous.config, config) ? previous.upstreams : await createUpstreams(config, logger).catch((error: Error) => {
+  // Read before the upstreams are built, so a file changed meanwhile is seen by the next reload.
+  const shape = upstreamShape(config);
+  const upstreams = (made.upstreams = previous !== undefined && previous.upstreamShape === shape ? previous.upstreams : await createUpstreams(config, logger).catch((error: Error) => {
           // a TLS file that cannot be read, a service listed twice
           throw new StartupError(error.message);
         }));
@@ -269,6 +273,7 @@ async function assembleGeneration(
     app,
     pipeline,
     upstreams,
+    upstreamShape: shape,
     rateLimitStore,
     services,
     stopObserving() {
@@ -346,7 +351,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     if (closing) throw new StartupError('the gateway is shutting down');
     const previous = current!;
     const generation = await buildGeneration(next, logger, metrics, previous);
-    await generation.app.ready();
+    try {
+      await generation.app.ready();
+    } catch (error) {
+      generation.stopObserving();
+      await generation.app.close();
+      if (generation.upstreams !== previous.upstreams) await generation.upstreams.close();
+      throw error;
+    }
     live.add(generation);
     current = generation;
     logger.level = next.log.level;
@@ -412,10 +424,26 @@ function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string
   return RESTART_ONLY_KEYS.filter((key) => at(before, key) !== at(after, key));
 }
 
-/** Upstream connections are kept across a reload when nothing that shapes them changed. */
-function sameUpstreamConfig(before: GatewayConfig, after: GatewayConfig): boolean {
-  const shape = (config: GatewayConfig) => JSON.stringify([config.upstreams, config.upstream, config.resilience]);
-  return shape(before) === shape(after);
+/**
+ * Upstream connections are kept across a reload when nothing that shapes them changed: the
+ * config, and the TLS files it names (a reload after rotating certificates in place reconnects).
+ */
+function upstreamShape(config: GatewayConfig): string {
+  const files = config.upstreams.flatMap((entry) =>
+    Object.entries(entry.tls ?? {})
+      .filter(([key]) => key.endsWith('File'))
+      .map(([, file]) => `${String(file)}@${fileStamp(String(file))}`),
+  );
+  return JSON.stringify([config.upstreams, config.upstream, config.resilience, files]);
+}
+
+function fileStamp(file: string): string {
+  try {
+    const stat = statSync(file);
+    return `${stat.mtimeMs}:${stat.size}`;
+  } catch {
+    return 'unreadable';
+  }
 }
 
 function drainTimeoutMs(config: GatewayConfig): number {

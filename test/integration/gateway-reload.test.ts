@@ -3,11 +3,13 @@
 // when their config is unchanged and replaced when it changes; a config that cannot be served is
 // rejected and the running one stays; metrics carry on across the swap.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { buildModel } from '../../codegen/build-model.js';
 import { writeGeneratedOutput } from '../../codegen/generated-output.js';
 import { buildOpenApi } from '../../codegen/openapi.js';
@@ -126,6 +128,54 @@ describe('RunningGateway.reload with --generated output', () => {
       assert.notEqual((await fetchJson(`${gateway.base}/v1/shelves`)).status, 404);
     } finally {
       await gateway.close();
+    }
+  });
+});
+
+describe('RunningGateway.reload after TLS files change in place', () => {
+  it('reconnects to the upstream with the new files (same config text), and keeps the connection when they did not change', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'protogate-reload-tls-'));
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=reload test CA');
+    openssl('req', '-x509', ...ec, '-keyout', 'other.key', '-out', 'other.crt', '-days', '2', '-subj', '/CN=unrelated CA');
+    writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=DNS:upstream.reload.test\n');
+    openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=upstream.reload.test');
+    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'server.ext', '-out', 'server.crt');
+    const tlsPeers: string[] = [];
+    const tlsBackend = await startRawGrpcServer(
+      {
+        '/echo.v1.EchoService/Echo': (request, call) => {
+          tlsPeers.push(call.getPeer());
+          return request;
+        },
+      },
+      0,
+      grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(path.join(dir, 'server.crt')), private_key: readFileSync(path.join(dir, 'server.key')) }], false),
+    );
+    const caFile = path.join(dir, 'trusted.crt');
+    copyFileSync(path.join(dir, 'ca.crt'), caFile);
+    const input: GatewayConfigInput = {
+      protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
+      upstreams: [{ service: '*', target: tlsBackend.target, tls: { caFile, serverName: 'upstream.reload.test' } }],
+      resilience: { retry: { maxRetries: 0 } },
+    };
+    const gateway = await startTestGateway(input);
+    try {
+      assert.equal((await fetchJson(`${gateway.base}/v1/echo/one`)).status, 200);
+      const first = tlsPeers.at(-1);
+      await gateway.reload(parsed(input));
+      assert.equal((await fetchJson(`${gateway.base}/v1/echo/two`)).status, 200);
+      assert.equal(tlsPeers.at(-1), first, 'files unchanged: the connection is kept');
+      // The trusted CA is replaced by an unrelated one: after the reload the upstream's certificate no longer verifies.
+      copyFileSync(path.join(dir, 'other.crt'), caFile);
+      await gateway.reload(parsed(input));
+      const refused = await fetchJson(`${gateway.base}/v1/echo/three`);
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(tlsPeers.length, 2, 'the call never reached the upstream');
+    } finally {
+      await gateway.close();
+      await tlsBackend.close();
     }
   });
 });

@@ -25,6 +25,18 @@ async function normalRequestMs(): Promise<number> {
   return performance.now() - started;
 }
 
+/**
+ * `n` normal requests one after another answer in well under a second: the median under 250 ms
+ * and none over a second (one slow outlier on a shared, busy machine is not the gateway's doing).
+ */
+async function assertNormalRequestsFast(n: number, during: string): Promise<void> {
+  const latencies: number[] = [];
+  for (let i = 0; i < n; i++) latencies.push(await normalRequestMs());
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const shown = latencies.map((l) => l.toFixed(0)).join(', ');
+  assert.ok(sorted[Math.floor(n / 2)]! < 250 && sorted[n - 1]! < 1000, `normal requests ${during} took ${shown} ms`);
+}
+
 const arrivedIds = () => gw.backend.arrivals.map((a) => String(a.request['id'] ?? ''));
 const smuggled = 'GET /v1/echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
 
@@ -101,7 +113,7 @@ describe('exhaustion', () => {
         s.on('close', () => closedAt.push(performance.now() - started));
         s.write('GET /v1/echo/slowloris HTTP/1.1\r\nHost: x\r\n');
       }
-      for (let i = 0; i < 5; i++) assert.ok((await normalRequestMs()) < 500);
+      await assertNormalRequestsFast(5, 'beside 50 slow-header clients');
       await new Promise<void>((resolve) => {
         const check = setInterval(() => {
           if (closedAt.length === sockets.length || performance.now() - started > 8000) {
@@ -124,7 +136,7 @@ describe('exhaustion', () => {
     const parts = ['POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{', ...Array.from({ length: 40 }, () => ' ')];
     const started = performance.now();
     const exchanges = Array.from({ length: 20 }, () => gw.raw('slow body', parts, { gapMs: 250, timeoutMs: 9000 }));
-    for (let i = 0; i < 5; i++) assert.ok((await normalRequestMs()) < 500);
+    await assertNormalRequestsFast(5, 'beside 20 slow-body clients');
     const results = await Promise.all(exchanges);
     const elapsed = performance.now() - started;
     for (const r of results) {
@@ -156,9 +168,7 @@ describe('exhaustion', () => {
       );
       const open = sockets.filter((s) => !s.destroyed).length;
       assert.equal(open, 300);
-      const latencies: number[] = [];
-      for (let i = 0; i < 10; i++) latencies.push(await normalRequestMs());
-      assert.ok(Math.max(...latencies) < 500, `normal requests took ${latencies.map((l) => l.toFixed(0)).join(', ')} ms`);
+      await assertNormalRequestsFast(10, 'beside 300 idle keep-alive connections');
     } finally {
       for (const s of sockets) s.destroy();
     }
@@ -168,10 +178,14 @@ describe('exhaustion', () => {
     const calls = Array.from({ length: 500 }, (_, i) => fetch(`${gw.cli.base}/v1/echo/slow-1500?count=${i}`).then(async (r) => ({ status: r.status, body: await r.text() })));
     // Wait until the backend holds most of them, then time a normal request.
     const waitStarted = performance.now();
-    while (gw.backend.pending < 400 && performance.now() - waitStarted < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.ok(gw.backend.pending >= 400, `only ${gw.backend.pending} slow calls reached the backend`);
-    const latency = await normalRequestMs();
-    assert.ok(latency < 500, `a normal request took ${latency.toFixed(0)} ms under 500 slow calls`);
+    while (gw.backend.pending < 400 && performance.now() - waitStarted < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (gw.backend.pending < 400) {
+      const early = await Promise.all(calls);
+      const counts = new Map<number, number>();
+      for (const r of early) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      assert.fail(`only ${gw.backend.pending} slow calls were at the backend at once; answers: ${JSON.stringify([...counts])} ${early.find((r) => r.status !== 200)?.body ?? ''}`);
+    }
+    await assertNormalRequestsFast(5, 'under 500 slow calls');
     const results = await Promise.all(calls);
     for (const r of results) gw.seen.push({ what: 'slow call', status: r.status, headers: {}, body: r.body });
     assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);

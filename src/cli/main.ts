@@ -12,6 +12,7 @@ import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { packageRoot } from '../package-paths.js';
 import { routeLimits } from '../policy/rate-limit.js';
 import { checkAuthPolicies, checkUpstreamCoverage, loadModel, StartupError } from '../server/start-gateway.js';
+import { upstreamEntries } from '../server/upstreams-from-config.js';
 import { serve } from './serve-lifecycle.js';
 import { usage } from './usage.js';
 
@@ -110,7 +111,7 @@ function runGenerate(flags: Flags): number {
   return 0;
 }
 
-/** `validate`: everything `serve` checks before listening (config, protos, rules, upstream coverage), then exit. */
+/** `validate`: everything `serve` checks before listening (config, protos, rules, upstream coverage and TLS files), then exit. */
 async function runValidate(flags: Flags): Promise<number> {
   if (flags.out !== undefined) throw new FlagError('--out applies to generate, not validate');
   if (flags['openapi-per-service'] !== undefined) throw new FlagError('--openapi-per-service applies to generate, not validate');
@@ -118,6 +119,11 @@ async function runValidate(flags: Flags): Promise<number> {
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
   checkAuthPolicies(model, config);
+  try {
+    upstreamEntries(config); // reads and checks every upstream's TLS files, as serve does
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
   routeLimits(model.routes, config.rateLimit); // throws when rateLimit.routes names no served route
   const services = new Set(model.routes.map((route) => route.service));
   process.stdout.write(`ok: ${model.routes.length} routes in ${services.size} service${services.size === 1 ? '' : 's'}${flags.config ? `, config ${flags.config}` : ''}\n`);

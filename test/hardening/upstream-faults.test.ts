@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const grpcMessage = (text: string) =>
   text.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 
-for (const transport of ['http2', 'grpc-js'] as const) {
+for (const transport of ['wire', 'http2', 'grpc-js'] as const) {
   describe(`upstream faults over ${transport}`, () => {
     let gw: HostileGateway;
     before(async () => {
@@ -206,7 +206,7 @@ describe('a backend that breaks the gRPC protocol (raw HTTP/2)', () => {
     server.close();
   });
 
-  for (const transport of ['http2', 'grpc-js'] as const) {
+  for (const transport of ['wire', 'http2', 'grpc-js'] as const) {
     it(`answers each protocol break with a 5xx JSON error, over ${transport}`, { timeout: 60_000 }, async () => {
       // The recording backend is unused here: the CLI's upstream is the raw server.
       const gw = await startHostileGateway(

@@ -100,7 +100,11 @@ export function lostStatus(target: string, path: string, headers: HeaderMap | un
 /** Code for a stream the server reset (PROTOCOL-HTTP2.md "Errors"). */
 function codeForRstStream(rstCode: number): number {
   if (rstCode === ErrorCode.REFUSED_STREAM) return Code.UNAVAILABLE;
-  if (rstCode === ErrorCode.CANCEL) return Code.CANCELLED;
+  // A server that cancels a call is going away (a backend killed or force-stopped mid-call):
+  // PROTOCOL-HTTP2.md says CANCELLED, but to the HTTP client that is an upstream outage, not the
+  // 499 "client closed request" it never did — UNAVAILABLE, as the grpc-js transport reports it,
+  // which an idempotent call may also retry. Our own cancellations never come through here.
+  if (rstCode === ErrorCode.CANCEL) return Code.UNAVAILABLE;
   if (rstCode === ErrorCode.ENHANCE_YOUR_CALM) return Code.RESOURCE_EXHAUSTED;
   if (rstCode === ErrorCode.INADEQUATE_SECURITY) return Code.PERMISSION_DENIED;
   return Code.INTERNAL;

@@ -1,6 +1,7 @@
-// Fuzz target: the gRPC length-prefixed message readers of the node:http2 transport — the unary
-// reader (http2-call.ts, fed through its real stream listeners on a stand-in stream) and the
-// streaming MessageDeframer (http2-server-stream.ts). Random frames (flags, declared lengths that
+// Fuzz target: the gRPC length-prefixed message readers — the node:http2 transport's unary reader
+// (http2-call.ts, fed through its real stream listeners on a stand-in stream), the wire
+// transport's (h2-wire/wire-call.ts, fed as its connection would) and the streaming
+// MessageDeframer (http2-server-stream.ts). Random frames (flags, declared lengths that
 // lie, sizes around the receive limit), random byte corruptions and random chunkings. Invariants:
 // nothing throws; the deframer delivers exactly the messages a plain sequential reading finds and
 // stops at the first compressed flag or over-limit length; the unary reader resolves exactly once,
@@ -12,6 +13,8 @@ import { EventEmitter } from 'node:events';
 import type { ClientHttp2Stream } from 'node:http2';
 import fc from 'fast-check';
 import { Code } from '../../src/errors/codes.js';
+import { WireCall } from '../../src/upstream/h2-wire/wire-call.js';
+import type { WireConnection } from '../../src/upstream/h2-wire/wire-connection.js';
 import { attachStream, Http2Call, type Http2CallOwner, type Http2Connection } from '../../src/upstream/http2-call.js';
 import { MessageDeframer } from '../../src/upstream/http2-server-stream.js';
 import type { UnaryResult } from '../../src/upstream/transport.js';
@@ -121,8 +124,21 @@ function runUnary(chunks: Buffer[], max: number, trailers: boolean): UnaryResult
   return results;
 }
 
-function checkUnary(bytes: Buffer, chunks: Buffer[], max: number, trailers: boolean): void {
-  const results = runUnary(chunks, max, trailers);
+/** The same through the wire transport's call (h2-wire/wire-call.ts), fed as its connection would. */
+function runWireUnary(chunks: Buffer[], max: number, trailers: boolean): UnaryResult[] {
+  const results: UnaryResult[] = [];
+  const owner = { target: TARGET, maxReceiveMessageBytes: max, callSettled: () => {} };
+  const connection = { cancel: () => {} } as unknown as WireConnection;
+  const call = new WireCall(owner, connection, '/pkg.Svc/Method', Buffer.alloc(0), undefined, new Uint8Array(), Date.now() + 60_000, undefined, (r) => results.push(r));
+  call.onHeaders([':status', '200', 'content-type', 'application/grpc'], false);
+  for (const chunk of chunks) call.onData(Buffer.from(chunk), false);
+  if (trailers) call.onHeaders(['grpc-status', '0'], true);
+  else call.onData(Buffer.alloc(0), true);
+  return results;
+}
+
+function checkUnary(bytes: Buffer, chunks: Buffer[], max: number, trailers: boolean, run: typeof runUnary): void {
+  const results = run(chunks, max, trailers);
   assert.equal(results.length, 1, 'a unary call resolves exactly once');
   const result = results[0]!;
   if (!result.ok) {
@@ -152,6 +168,7 @@ export const grpcFramesTarget: FuzzTarget<FrameInput> = {
     const bytes = bytesOf(input);
     const chunks = chunksOf(bytes, input.cuts);
     checkDeframer(bytes, chunks, input.max);
-    checkUnary(bytes, chunks, input.max, input.trailers);
+    checkUnary(bytes, chunks, input.max, input.trailers, runUnary);
+    checkUnary(bytes, chunks, input.max, input.trailers, runWireUnary);
   },
 };

@@ -2,6 +2,7 @@
 // whole bounded run takes well under a minute on a shared two-core machine).
 import type { FuzzTarget } from './fuzz-target.js';
 import { grpcFramesTarget } from './grpc-frames.fuzz.js';
+import { hpackTarget } from './hpack.fuzz.js';
 import { jsonDecoderTarget } from './json-decoder.fuzz.js';
 import { jsonEncoderTarget } from './json-encoder.fuzz.js';
 import { pathTemplateTarget } from './path-template.fuzz.js';
@@ -20,4 +21,5 @@ export const fuzzTargets: ReadonlyArray<{ target: FuzzTarget<unknown>; boundedRu
   entry(jsonDecoderTarget, 5_000),
   entry(jsonEncoderTarget, 5_000),
   entry(grpcFramesTarget, 20_000),
+  entry(hpackTarget, 5_000),
 ];

@@ -62,6 +62,8 @@ export interface WireConnectionOptions {
   /** the :authority of every request */
   readonly authority: string;
   readonly keepaliveMs: number | undefined;
+  /** a connection whose server has not sent its SETTINGS this long after it was opened is given up (default 20 s) */
+  readonly settingsTimeoutMs?: number | undefined;
   /** TLS (certificates always verified, ALPN must pick h2); absent: plaintext h2c */
   readonly tls: UpstreamTls | undefined;
   readonly events: ConnectionEvents;
@@ -78,6 +80,12 @@ const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 /** Client stream ids are odd and below 2^31; a connection this close to the end is retired. */
 const LAST_STREAM_ID = 2 ** 31 - 1 - 2 * 1024;
 const PING_PAYLOAD = Buffer.from('protogat', 'latin1');
+/**
+ * gRPC's minimum connect timeout (connection-backoff.md): a peer that accepts the connection but
+ * never speaks HTTP/2 (a blackholed port, a stuck proxy) must not hold the calls queued on it
+ * until their deadlines, nor every later call.
+ */
+const DEFAULT_SETTINGS_TIMEOUT_MS = 20_000;
 
 /** One HTTP/2 connection; see the file comment. */
 export class WireConnection {
@@ -114,6 +122,7 @@ export class WireConnection {
   #error: string | undefined = undefined;
   #keepalive: NodeJS.Timeout | undefined = undefined;
   #pingOutstanding = false;
+  #settingsTimer: NodeJS.Timeout | undefined = undefined;
   #ending = false;
 
   constructor(options: WireConnectionOptions) {
@@ -144,6 +153,10 @@ export class WireConnection {
       this.#error ??= error.message;
     });
     socket.on('close', () => this.#onClose());
+    this.#settingsTimer = setTimeout(() => {
+      this.destroy('no HTTP/2 SETTINGS from the server in time');
+    }, options.settingsTimeoutMs ?? DEFAULT_SETTINGS_TIMEOUT_MS);
+    this.#settingsTimer.unref();
     // RFC 9113 §3.4: preface, SETTINGS, then open the connection window (its SETTINGS can't)
     const writer = this.#writer;
     writer.bytes(CLIENT_PREFACE);
@@ -482,6 +495,7 @@ export class WireConnection {
     this.#writer.settingsAck();
     if (!this.#settingsReceived) {
       this.#settingsReceived = true;
+      clearTimeout(this.#settingsTimer);
       if (this.state === 'connecting') {
         this.state = 'ready';
         this.#events.ready(this);
@@ -547,6 +561,7 @@ export class WireConnection {
     this.state = 'closed';
     this.#reader.stop();
     clearInterval(this.#keepalive);
+    clearTimeout(this.#settingsTimer);
     const queued = this.#takeQueue();
     if (wasOpen) this.#events.lost(this, []);
     const reason = this.#error ?? 'connection closed';

@@ -10,6 +10,7 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:ht
 import net from 'node:net';
 import { once } from 'node:events';
 import { Code } from '../../../src/errors/codes.js';
+import { WireConnection, type WireStream } from '../../../src/upstream/h2-wire/wire-connection.js';
 import { createWireTransport, type WireTransport } from '../../../src/upstream/h2-wire/wire-transport.js';
 import type { UnaryRequest } from '../../../src/upstream/transport.js';
 
@@ -218,6 +219,51 @@ describe('wire transport: GOAWAY and peers that go wrong', () => {
     } finally {
       await transport.close();
       server.close();
+    }
+  });
+});
+
+describe('wire connection: a peer that accepts and never speaks', () => {
+  it('gives the connection up when no SETTINGS arrive in time, failing the calls queued on it', async () => {
+    const silent = net.createServer((socket) => socket.on('error', () => {}));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const address = silent.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const lostReasons: string[] = [];
+    let connectionLost = false;
+    const stream: WireStream = {
+      id: 0,
+      sendWindow: 0,
+      sent: 0,
+      unacknowledged: 0,
+      message: Buffer.from('hi'),
+      pathField: Buffer.alloc(0),
+      writeHeaderFields: () => {},
+      onHeaders: () => assert.fail('no headers expected'),
+      onData: () => assert.fail('no data expected'),
+      onReset: () => assert.fail('no reset expected'),
+      onLost: (reason) => lostReasons.push(reason),
+    };
+    const connection = new WireConnection({
+      host: '127.0.0.1',
+      port: address.port,
+      authority: `127.0.0.1:${address.port}`,
+      keepaliveMs: undefined,
+      tls: undefined,
+      settingsTimeoutMs: 50,
+      events: { ready: () => assert.fail('never ready'), lost: () => (connectionLost = true) },
+    });
+    try {
+      connection.ref();
+      connection.start(stream);
+      await connection.closed;
+      assert.equal(stream.id, 0, 'the call never went out');
+      assert.deepEqual(lostReasons, ['no HTTP/2 SETTINGS from the server in time']);
+      assert.equal(connectionLost, true);
+      assert.equal(connection.state, 'closed');
+    } finally {
+      silent.close();
     }
   });
 });

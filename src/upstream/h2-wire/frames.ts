@@ -283,3 +283,13 @@ function writeFrameHeader(buffer: Buffer, at: number, length: number, type: numb
   buffer[at + 4] = flags;
   buffer.writeUInt32BE(streamId, at + 5);
 }
+
+/** The payload without PADDED padding (and `skip` leading bytes, HEADERS' priority); undefined if malformed. */
+export function unpad(flags: number, payload: Buffer, skip: number): Buffer | undefined {
+  if ((flags & Flag.PADDED) === 0) return skip === 0 ? payload : payload.length < skip ? undefined : payload.subarray(skip);
+  if (payload.length < 1) return undefined;
+  const padding = payload[0] as number;
+  const start = 1 + skip;
+  const end = payload.length - padding;
+  return end < start ? undefined : payload.subarray(start, end);
+}

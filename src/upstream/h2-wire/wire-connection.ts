@@ -1,14 +1,16 @@
-// One HTTP/2 client connection on a socket (h2c, or TLS with ALPN h2), as one state machine: no per-stream
-// objects of its own, no event emitters per call. It speaks just what a gRPC client needs (RFC
-// 9113): preface and SETTINGS, HEADERS (+CONTINUATION) out, HEADERS/DATA/RST_STREAM in, both
-// levels of flow control, PING, GOAWAY, and the server's MAX_CONCURRENT_STREAMS (calls beyond it
-// wait in a queue). What a stream means (a unary gRPC call) is the WireStream's business.
+// One HTTP/2 client connection on a socket (h2c, or TLS with ALPN h2; wire-socket.ts), as one
+// state machine: no per-stream objects of its own, no event emitters per call. It speaks just what
+// a gRPC client needs (RFC 9113): preface and SETTINGS, HEADERS (+CONTINUATION) out,
+// HEADERS/DATA/RST_STREAM in, both levels of flow control, PING, GOAWAY, and the server's
+// MAX_CONCURRENT_STREAMS (calls beyond it wait in a queue). What a stream means (a unary gRPC
+// call) is the WireStream's business; framing is frames.ts's, header compression hpack-*.ts's.
+// Every state transition of the connection is in this file, which is why it is longer than most.
 //
 // Calls wait for the server's SETTINGS before their HEADERS go out: it costs one round trip per
 // new connection and means the server's stream limit is never guessed at.
-import net from 'node:net';
-import tls from 'node:tls';
-import { http2TlsOptions, type UpstreamTls } from '../upstream-tls.js';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import type { UpstreamTls } from '../upstream-tls.js';
 import { HpackDecoder } from './hpack-decoder.js';
 import { HeaderBlockWriter, requestPrefix } from './hpack-encoder.js';
 import {
@@ -22,7 +24,9 @@ import {
   FrameWriter,
   MAX_WINDOW_BYTES,
   Setting,
+  unpad,
 } from './frames.js';
+import { connectSocket } from './wire-socket.js';
 
 /** What the connection needs from a stream (wire-call.ts implements it for unary calls). */
 export interface WireStream {
@@ -129,7 +133,7 @@ export class WireConnection {
     this.#events = options.events;
     this.#prefix = requestPrefix(options.tls === undefined ? 'http' : 'https', options.authority);
     this.#reader = new FrameReader(DEFAULT_MAX_FRAME_BYTES, (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, payload));
-    const socket = options.tls === undefined ? net.connect({ host: options.host, port: options.port, noDelay: true }) : connectTls(options, options.tls);
+    const socket = connectSocket(options.host, options.port, options.tls);
     this.#socket = socket;
     this.#writer = new FrameWriter((bytes) => {
       if (socket.writable) socket.write(bytes);
@@ -584,27 +588,4 @@ export class WireConnection {
     }, intervalMs);
     this.#keepalive.unref();
   }
-}
-
-/** A TLS socket with ALPN h2 and the upstream's certificates, verified as the node:http2 transport verifies them. */
-function connectTls(options: WireConnectionOptions, upstreamTls: UpstreamTls): tls.TLSSocket {
-  const socket = tls.connect({
-    ...http2TlsOptions(upstreamTls),
-    host: options.host,
-    port: options.port,
-    // SNI and the name checked: serverName, else the host when it is a name (an IP address is not sent as SNI)
-    ...(upstreamTls.serverName === undefined && net.isIP(options.host) === 0 ? { servername: options.host } : {}),
-  });
-  socket.setNoDelay(true);
-  return socket;
-}
-
-/** The payload without PADDED padding (and `skip` leading bytes, HEADERS' priority); undefined if malformed. */
-function unpad(flags: number, payload: Buffer, skip: number): Buffer | undefined {
-  if ((flags & Flag.PADDED) === 0) return skip === 0 ? payload : payload.length < skip ? undefined : payload.subarray(skip);
-  if (payload.length < 1) return undefined;
-  const padding = payload[0] as number;
-  const start = 1 + skip;
-  const end = payload.length - padding;
-  return end < start ? undefined : payload.subarray(start, end);
 }

@@ -1,13 +1,19 @@
 // What only the wire transport has to get right itself, because it speaks HTTP/2 on its own:
 // the server's stream limit (calls queue, none is refused), GOAWAY's last stream id, flow control
 // both ways with small windows, header blocks spread over CONTINUATION frames, a peer that does
-// not speak HTTP/2, cancelling a queued call, and server and client streams (delegated to node:http2).
+// not speak HTTP/2 (or picks no h2 over TLS), cancelling a queued call, and server and client
+// streams (delegated to node:http2).
 // The shared unary behaviour runs in unary-call.test.ts, channel-pool.test.ts and
 // http2-transport.test.ts over this transport too.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { once } from 'node:events';
 import { Code } from '../../../src/errors/codes.js';
 import { WireConnection, type WireStream } from '../../../src/upstream/h2-wire/wire-connection.js';
@@ -219,6 +225,40 @@ describe('wire transport: GOAWAY and peers that go wrong', () => {
     } finally {
       await transport.close();
       server.close();
+    }
+  });
+});
+
+describe('wire transport: TLS without h2', () => {
+  it('refuses a TLS server that picks no protocol by ALPN (an HTTP/1 server); the request never goes out', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wire-alpn-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=alpn.test', '-addext', 'subjectAltName=DNS:alpn.test'], { cwd: dir, stdio: 'ignore' });
+      const cert = readFileSync(path.join(dir, 'cert.pem'));
+      const received: Buffer[] = [];
+      // no ALPNProtocols: the server ignores ALPN (a server offering only http/1.1 fails the handshake itself)
+      const server = tls.createServer({ cert, key: readFileSync(path.join(dir, 'key.pem')) }, (socket) => {
+        socket.on('data', (chunk: Buffer) => received.push(chunk));
+        socket.on('error', () => {});
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const address = server.address();
+      assert.ok(address !== null && typeof address === 'object');
+      const transport = createWireTransport({ target: `127.0.0.1:${address.port}`, tls: { ca: cert, serverName: 'alpn.test' } });
+      try {
+        const result = await transport.unary(request('/t.S/Echo', { metadata: [['authorization', 'Bearer secret']] }));
+        assert.ok(!result.ok);
+        assert.equal(result.code, Code.UNAVAILABLE);
+        assert.match(result.cause ?? '', /did not negotiate h2/);
+        // calls wait for the server's SETTINGS, so the request and its metadata never went out
+        assert.equal(Buffer.concat(received).includes('Bearer secret'), false);
+      } finally {
+        await transport.close();
+        server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,7 @@
 // limit, and the writer sends a turn's frames in one write.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, Flag, FrameReader, FrameType, FrameWriter, Setting } from '../../../../src/upstream/h2-wire/frames.js';
+import { ErrorCode, Flag, FrameReader, FrameType, FrameWriter, Setting, unpad } from '../../../../src/upstream/h2-wire/frames.js';
 
 interface Frame {
   type: number;
@@ -121,5 +121,19 @@ describe('HTTP/2 frame writer', () => {
     writer.ping(true, Buffer.alloc(8));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(writes.length, 2, 'the next turn is its own write');
+  });
+});
+
+describe('HTTP/2 frame padding (RFC 9113 §6.1, §6.2)', () => {
+  it('strips PADDED padding and HEADERS priority fields; refuses padding longer than the payload', () => {
+    const data = Buffer.from([2, 0x61, 0x62, 0, 0]); // pad length 2, 'ab', 2 bytes of padding
+    assert.equal(unpad(Flag.PADDED, data, 0)?.toString(), 'ab');
+    assert.equal(unpad(0, data, 0), data, 'unpadded: the payload itself');
+    const headers = Buffer.from([1, 0, 0, 0, 3, 16, 0x88, 0]); // pad 1, priority (5 bytes), block 0x88
+    assert.deepEqual(unpad(Flag.PADDED | Flag.PRIORITY, headers, 5), Buffer.from([0x88]));
+    assert.deepEqual(unpad(Flag.PRIORITY, Buffer.from([0, 0, 0, 3, 16, 0x88]), 5), Buffer.from([0x88]));
+    assert.equal(unpad(Flag.PADDED, Buffer.from([5, 1, 2]), 0), undefined);
+    assert.equal(unpad(Flag.PADDED, Buffer.alloc(0), 0), undefined);
+    assert.equal(unpad(Flag.PRIORITY, Buffer.from([0, 0]), 5), undefined);
   });
 });

@@ -1,11 +1,15 @@
 // The response half of HPACK (RFC 7541): turns the header blocks a gRPC server sends into
 // name/value strings, keeping the connection's dynamic table in step with the server's encoder.
 //
-// Why our own rather than hpack.js (npm): its decoder is a stream API that allocates buffers,
-// objects and closures per header, and node:http2 keeps nghttp2's decoder behind its per-stream
-// machinery. The common gRPC response is three or four fields the server has already indexed
-// (`:status`, `content-type`, `grpc-status`, `grpc-message`): with a table of strings an indexed
-// field costs an array read, no allocation, and Huffman decoding only happens the first time a
+// Why our own rather than hpack.js (npm, 2.1.6): its decompressor is a stream API (write, execute,
+// read one object per field) that allocates per field, and node:http2 keeps nghttp2's decoder
+// behind its per-stream machinery. Measured on this machine (one core, blocks from hpack.js's own
+// compressor, 100k blocks, 3 rounds): gRPC OK responses (:status/content-type, then
+// grpc-status/grpc-message, indexed after the first) ~160–480 ns per block here against
+// ~1,740–2,270 ns with hpack.js; error trailers with a different grpc-message each time (a
+// Huffman literal per block) ~320–840 against ~2,600–3,500 ns. Both decoded the same 5,000 blocks
+// with indexing, Huffman and evictions to the same fields. With a table of strings an indexed
+// field costs an array read and no allocation, and Huffman decoding only happens the first time a
 // value is seen. Strings are latin1: header values are octets and gRPC's are ASCII.
 import { decodeHuffman } from './huffman.js';
 import { STATIC_TABLE, STATIC_TABLE_LENGTH } from './hpack-static-table.js';

@@ -49,15 +49,23 @@ export function startOverloadGuard(limits: OverloadLimits): OverloadGuard {
       histogram?.disable();
     },
   };
+  const intervalMs = limits.sampleIntervalMs ?? 250;
+  let lastTick = performance.now();
   const sample = (): void => {
-    // The histogram is in nanoseconds; reset so each sample covers one interval only.
-    const delayMs = histogram === undefined || histogram.count === 0 ? 0 : histogram.percentile(99) / 1e6;
+    // The histogram is in nanoseconds; reset so each sample covers one interval only. Its own
+    // timer may record a stall only after this one has run, so this timer's lateness counts too:
+    // a stall is seen by the first sample after it, before the requests that queued behind it.
+    const now = performance.now();
+    const lateMs = now - lastTick - intervalMs;
+    lastTick = now;
+    const histogramMs = histogram === undefined || histogram.count === 0 ? 0 : histogram.percentile(99) / 1e6;
+    const delayMs = histogram === undefined ? 0 : Math.max(histogramMs, lateMs);
     histogram?.reset();
     const heapUsed = Number.isFinite(maxHeap) ? process.memoryUsage().heapUsed : 0;
     guard.lastSample = { eventLoopDelayMs: delayMs, heapUsedBytes: heapUsed };
     guard.overloaded = delayMs > maxDelayMs || heapUsed > maxHeap;
   };
-  const timer = setInterval(sample, limits.sampleIntervalMs ?? 250);
+  const timer = setInterval(sample, intervalMs);
   timer.unref();
   return guard;
 }

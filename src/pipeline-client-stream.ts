@@ -5,7 +5,8 @@
 // response is answered as a unary call's.
 //
 // The body itself is read whole first (Fastify, bounded by limits.maxBodyBytes): lines go to the
-// backend one by one, paced by its flow control, but not as they arrive from the client.
+// backend one by one, paced by its flow control, but not as they arrive from the client. A
+// transport without `clientStream` (every bundled one has it) makes such routes answer 501.
 import { Code } from './errors/codes.js';
 import { GatewayError, gatewayError } from './errors/gateway-error.js';
 import type { GatewayReply } from './pipeline.js';
@@ -53,7 +54,7 @@ export async function serveClientStream(
   }
   if (transport.clientStream === undefined) {
     return fail(
-      gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `client-streaming calls need the node:http2 upstream transport (upstream.transport: http2)`),
+      gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `the upstream transport of ${spec.service} has no client streams`),
       route,
     );
   }

@@ -75,7 +75,7 @@ function streamingNote(route: RouteSpec): string {
   const kind = route.clientStreaming && route.serverStreaming ? 'bidirectional' : route.clientStreaming ? 'client' : 'server';
   if (route.serverStreaming && route.clientStreaming) return `This is a ${kind}-streaming RPC; the gateway does not serve it yet (501). The schemas describe one message of each stream.`;
   if (route.clientStreaming) {
-    return `This is a ${kind}-streaming RPC: the request body is NDJSON, one request message per line, sent to the service in order (with the gateway's node:http2 upstream transport; 501 with the others).`;
+    return `This is a ${kind}-streaming RPC: the request body is NDJSON, one request message per line, sent to the service in order.`;
   }
   return `This is a ${kind}-streaming RPC: the response is a stream of messages, each sent as it arrives (README "Server streams").`;
 }

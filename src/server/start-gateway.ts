@@ -214,8 +214,8 @@ async function assembleGeneration(
         }));
   const services = [...new Set(model.routes.map((route) => route.service))];
   for (const route of model.routes) {
-    if (route.clientStreaming && (route.serverStreaming || config.upstream.transport !== 'http2')) {
-      logger.warn({ rpc: route.grpcPath }, 'bidirectional streams, and client streams over a transport other than http2, are not served; this route answers 501');
+    if (route.clientStreaming && route.serverStreaming) {
+      logger.warn({ rpc: route.grpcPath }, 'bidirectional-streaming methods are not served yet; this route answers 501');
     }
   }
   const auth = createAuth(model, config, logger);

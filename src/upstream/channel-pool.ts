@@ -8,9 +8,11 @@
 import { Client, connectivityState, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
 import { invokeUnary, localFailure, type UnaryCallLimits } from './unary-call.js';
+import { failedClientStream } from './client-stream.js';
+import { invokeClientStream } from './client-stream-call.js';
 import { invokeServerStream } from './server-stream-call.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import type { UpstreamTls } from './upstream-tls.js';
 
 /** How to reach one upstream and how much to accept from it. */
@@ -51,7 +53,8 @@ const stateNames: Readonly<Record<connectivityState, TransportState>> = {
 
 /**
  * A pool of grpc-js channels (separate connections via `grpc.use_local_subchannel_pool`),
- * round-robin, `makeUnaryRequest` / `makeServerStreamRequest` with identity serializers (Buffers in and out).
+ * round-robin, `makeUnaryRequest` / `makeServerStreamRequest` / `makeClientStreamRequest` with identity
+ * serializers (Buffers in and out).
  * Calls fail fast (UNAVAILABLE) when nothing listens: grpc-js's waitForReady stays false.
  */
 export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool {
@@ -103,6 +106,13 @@ export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool 
       next = next + 1 === clients.length ? 0 : next + 1;
       inFlight++;
       return invokeUnary(client, target, limits, request).then(settle);
+    },
+    clientStream(request: UnaryRequest): ClientStreamCall {
+      if (closed) return failedClientStream(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));
+      const client = clients[next] as Client;
+      next = next + 1 === clients.length ? 0 : next + 1;
+      inFlight++;
+      return invokeClientStream(client, target, limits, request, () => settle(undefined));
     },
     serverStream(request: UnaryRequest): ServerStreamCall {
       if (closed) return ServerStreamQueue.failed(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));

@@ -116,36 +116,49 @@ export function invokeUnary(
     });
     call.on('status', (status: StatusObject) => {
       signal?.removeEventListener('abort', onAbort);
-      const trailers = fromGrpcMetadata(status.metadata);
-      if (error === undefined && response !== undefined) {
-        resolve({ ok: true, message: response, headers, trailers });
-        return;
-      }
-      let { code, details } = definedStatus(error?.code ?? status.code, error?.details ?? status.details);
-      if (code === Code.CANCELLED && signal?.aborted !== true) {
-        // Not our cancellation: grpc-js reports a server's RST_STREAM CANCEL (a backend killed or
-        // force-stopped mid-call) as CANCELLED. For the HTTP client that is an upstream outage,
-        // not a 499 it never asked for; UNAVAILABLE also lets an idempotent call be retried
-        // elsewhere, as the node:http2 transport does for a connection lost under a call.
-        code = Code.UNAVAILABLE;
-        details = `upstream cancelled the call (${details})`;
-      }
-      const failure: Failure = {
-        ok: false,
-        code,
-        message: clientSafeMessage(code, details, target),
-        statusDetails: statusDetailsOf(status.metadata),
-        headers,
-        trailers,
-        cause: `${target}${path}: ${details}`,
-      };
-      // grpc-js reports its receive limit as RESOURCE_EXHAUSTED after the response headers
-      // arrived; an upstream rejecting our request for size answers trailers-only.
-      if (code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(details)) {
-        localLimitFailures.set(failure, 'response');
-      }
-      resolve(failure);
+      resolve(resultOfStatus(status, { response, error, headers, headersReceived, cancelledByCaller: signal?.aborted === true }, target, path));
     });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** What a grpc-js call with one response (unary or client-streaming) has seen by its 'status'. */
+export interface OneResponseCall {
+  readonly response: Buffer | undefined;
+  readonly error: ServiceError | undefined;
+  readonly headers: MetadataPairs;
+  readonly headersReceived: boolean;
+  /** the gateway cancelled it (its client went away), as opposed to a CANCELLED from the server */
+  readonly cancelledByCaller: boolean;
+}
+
+/** The UnaryResult of a grpc-js call that ended with `status`. */
+export function resultOfStatus(status: StatusObject, seen: OneResponseCall, target: string, path: string): UnaryResult {
+  const { response, error, headers, headersReceived } = seen;
+  const trailers = fromGrpcMetadata(status.metadata);
+  if (error === undefined && response !== undefined) return { ok: true, message: response, headers, trailers };
+  let { code, details } = definedStatus(error?.code ?? status.code, error?.details ?? status.details);
+  if (code === Code.CANCELLED && !seen.cancelledByCaller) {
+    // Not our cancellation: grpc-js reports a server's RST_STREAM CANCEL (a backend killed or
+    // force-stopped mid-call) as CANCELLED. For the HTTP client that is an upstream outage,
+    // not a 499 it never asked for; UNAVAILABLE also lets an idempotent call be retried
+    // elsewhere, as the node:http2 transport does for a connection lost under a call.
+    code = Code.UNAVAILABLE;
+    details = `upstream cancelled the call (${details})`;
+  }
+  const failure: Failure = {
+    ok: false,
+    code,
+    message: clientSafeMessage(code, details, target),
+    statusDetails: statusDetailsOf(status.metadata),
+    headers,
+    trailers,
+    cause: `${target}${path}: ${details}`,
+  };
+  // grpc-js reports its receive limit as RESOURCE_EXHAUSTED after the response headers
+  // arrived; an upstream rejecting our request for size answers trailers-only.
+  if (code === Code.RESOURCE_EXHAUSTED && headersReceived && /^Received message (larger than max|that decompresses to a size larger than)/.test(details)) {
+    localLimitFailures.set(failure, 'response');
+  }
+  return failure;
 }

@@ -110,6 +110,12 @@ for (const transport of ['http2', 'grpc-js'] as const) {
       assert.deepEqual(ndjson(values.text), ['v0', 'v1']);
     });
 
+    it('system parameters apply per message: $fields selects, $prettyPrint is ignored (one message per line)', async () => {
+      const response = await fetchJson(`${gateway.base}/v1/ticks/q?count=2&$fields=seq&$prettyPrint=true`);
+      assert.equal(response.status, 200, response.text);
+      assert.equal(response.text, '{"seq":"0"}\n{"seq":"1"}\n');
+    });
+
     it('SSE when Accept asks for it: data per message, id from the configured cursor field, an end event', async () => {
       const response = await fetchJson(`${gateway.base}/v1/ticks/s?count=2`, { headers: { accept: 'text/event-stream' } });
       assert.equal(response.status, 200);

@@ -14,6 +14,7 @@ import type { GatewayModel } from './gateway-model.js';
 import { RouteTable } from './routing/route-table.js';
 import { compileRoute, type CompiledRoute, type TranscodeOptions } from './transcode/compiled-route.js';
 import type { AssembledRequest } from './transcode/request-assembler.js';
+import type { RawBody } from './transcode/http-body.js';
 import { createCodecRegistry } from './transcode/json/codec.js';
 import { createStreamServer, type StreamingOptions } from './pipeline-stream.js';
 import { detailsToJson } from './transcode/status-details-json.js';
@@ -45,7 +46,8 @@ export interface GatewayRequest {
 export interface GatewayReply {
   statusCode: number;
   headers: Record<string, string | string[]>;
-  body: string;
+  /** JSON text, or the bytes of a google.api.HttpBody answer (whose Content-Type is in `headers`). */
+  body: string | Buffer;
   /** Set for failures, for the access log. */
   error?: GatewayError;
   /** The route that served the request, for the access log. */
@@ -225,6 +227,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       Object.assign(reply.headers, headers);
       return reply;
     }
+    if (route.readRawBody !== undefined) return rawBodyReply(route, route.readRawBody, result.message, headers, fail);
     let body: string;
     try {
       body = route.encodeResponse(result.message, assembled.system);
@@ -307,4 +310,27 @@ function upstreamMetadata(
     metadata.push(['x-request-id', request.requestId]);
   }
   return metadata;
+}
+
+/**
+ * A google.api.HttpBody answer: its data as the body, its content_type as the Content-Type,
+ * `nosniff` so a browser never runs bytes labelled as something else. Not cached or tagged:
+ * the stale cache and ETags describe JSON answers.
+ */
+function rawBodyReply(
+  route: CompiledRoute,
+  read: (message: Uint8Array) => RawBody,
+  message: Uint8Array,
+  headers: Record<string, string | string[]>,
+  fail: (error: GatewayError, route?: CompiledRoute) => GatewayReply,
+): GatewayReply {
+  let raw: RawBody;
+  try {
+    raw = read(message);
+  } catch (cause) {
+    return fail(new GatewayError(Code.INTERNAL, 'PG_UPSTREAM_BAD_RESPONSE', 'the upstream response could not be decoded', { httpStatus: 502, cause }), route);
+  }
+  headers['content-type'] = raw.contentType;
+  headers['x-content-type-options'] = 'nosniff';
+  return { statusCode: 200, headers, body: raw.data, route };
 }

@@ -15,7 +15,7 @@ import type { IpFilter } from '../policy/ip-filter.js';
 import { ClientDisconnect } from './client-disconnect.js';
 import type { ClientAddressResolver } from './client-address.js';
 import { decodeRequestBody } from './request-decompression.js';
-import type { ResponseCompressor } from './response-compression.js';
+import { compressibleType, type ResponseCompressor } from './response-compression.js';
 import { startOverloadGuard, type OverloadLimits } from './overload-guard.js';
 import { requestIdFor } from './request-id.js';
 import { ActiveStreams } from './stream-reply.js';
@@ -245,7 +245,14 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       const headers = result.headers;
       let payload: string | Buffer = result.body;
       let length = bytes;
-      if (compression !== undefined && bytes >= compression.minBytes && result.statusCode !== 204 && raw.method !== 'HEAD') {
+      if (
+        compression !== undefined &&
+        bytes >= compression.minBytes &&
+        result.statusCode !== 204 &&
+        result.statusCode !== 304 &&
+        raw.method !== 'HEAD' &&
+        compressibleType(headers['content-type'])
+      ) {
         // The answer depends on Accept-Encoding from this size on, compressed or not (RFC 9110 §12.5.5).
         addVary(headers, 'Accept-Encoding');
         const encoding = compression.negotiate(raw.headers['accept-encoding']);
@@ -259,9 +266,11 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       // Written directly: the reply is already serialised, so Fastify's send path has nothing to add.
       reply.hijack();
       headers['x-request-id'] = requestId;
-      // RFC 9110 §8.6: no Content-Length on a 204 (a CORS preflight answer).
-      if (result.statusCode !== 204) {
-        headers['content-type'] = 'application/json';
+      // RFC 9110 §8.6: no Content-Length on a 204 (a CORS preflight answer), nor on a 304 (it would
+      // claim the representation is empty; §15.4.5)
+      if (result.statusCode !== 204 && result.statusCode !== 304) {
+        // JSON, unless the pipeline set the type of a raw google.api.HttpBody answer
+        headers['content-type'] ??= 'application/json';
         headers['content-length'] = String(length);
       }
       res.writeHead(result.statusCode, headers);

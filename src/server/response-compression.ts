@@ -31,7 +31,7 @@ export interface ResponseCompressor {
   /** The coding to use for this Accept-Encoding header, or `undefined` for none. */
   negotiate(acceptEncoding: string | undefined): ResponseEncoding | undefined;
   /** Compresses a body; synchronously for small bodies, on the libuv pool for large ones. */
-  compress(body: string, encoding: ResponseEncoding): Buffer | Promise<Buffer>;
+  compress(body: string | Buffer, encoding: ResponseEncoding): Buffer | Promise<Buffer>;
 }
 
 /**
@@ -43,6 +43,34 @@ export interface ResponseCompressor {
  * cheaper than the hop; above it, it would block every other request for longer than the hop.
  */
 export const ASYNC_COMPRESSION_BYTES = 16 * 1024;
+
+/**
+ * Whether an answer of this Content-Type is worth compressing: JSON (the gateway's own answers,
+ * which set no type here) and text-like media. The raw bytes of a google.api.HttpBody answer —
+ * images, archives, video — are usually compressed already, so compressing them again costs CPU
+ * and makes them larger.
+ */
+export function compressibleType(contentType: string | string[] | undefined): boolean {
+  if (contentType === undefined) return true;
+  const type = (Array.isArray(contentType) ? contentType[0] ?? '' : contentType).split(';', 1)[0]!.trim().toLowerCase();
+  return (
+    type.startsWith('text/') ||
+    type.endsWith('+json') ||
+    type.endsWith('+xml') ||
+    COMPRESSIBLE_APPLICATION_TYPES.has(type)
+  );
+}
+
+const COMPRESSIBLE_APPLICATION_TYPES: ReadonlySet<string> = new Set([
+  'application/json',
+  'application/x-ndjson',
+  'application/xml',
+  'application/javascript',
+  'application/yaml',
+  'application/csv',
+  'application/graphql',
+  'image/svg+xml',
+]);
 
 const brotliAsync = promisify(zlib.brotliCompress);
 const gzipAsync = promisify(zlib.gzip);
@@ -75,7 +103,7 @@ export function createResponseCompressor(config: CompressionConfig): ResponseCom
       return chosen;
     },
     compress(body, encoding) {
-      const input = Buffer.from(body, 'utf8');
+      const input = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       const large = input.length >= ASYNC_COMPRESSION_BYTES;
       if (encoding === 'br') {
         const options = brotliParams(input.length);

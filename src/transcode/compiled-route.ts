@@ -6,6 +6,7 @@ import { parsePathTemplate, type PathTemplate } from '../routing/path-template.j
 import type { CodecRegistry } from './json/codec.js';
 import { compileRequestAssembler, type AssembledRequest, type RequestParts, type RequestReadOptions } from './request-assembler.js';
 import { compileResponseEncoder, type ResponseEncoder } from './response-encoder.js';
+import { compileRawBodyReader, responseIsRawBody, type RawBody } from './http-body.js';
 
 /** JSON behaviour shared by every route. */
 export interface TranscodeOptions extends RequestReadOptions {
@@ -18,6 +19,8 @@ export interface CompiledRoute {
   readonly template: PathTemplate;
   readonly assemble: (parts: RequestParts) => AssembledRequest;
   readonly encodeResponse: ResponseEncoder;
+  /** Set when the response is a google.api.HttpBody: its data is the HTTP body, as it is. */
+  readonly readRawBody?: ((message: Uint8Array) => RawBody) | undefined;
 }
 
 /** Compiles a RouteSpec; throws if its template does not parse (the build step checked it). */
@@ -25,10 +28,12 @@ export function compileRoute(spec: RouteSpec, root: protobuf.Root, codecs: Codec
   const parsed = parsePathTemplate(spec.template);
   if (!parsed.ok) throw new Error(`protogate: route ${spec.operationId}: bad template "${spec.template}": ${parsed.message}`);
   const request = root.lookupType(spec.requestType);
+  const response = root.lookupType(spec.responseType);
   return {
     spec,
     template: parsed.template,
     assemble: compileRequestAssembler(spec, parsed.template, request, codecs, options),
     encodeResponse: compileResponseEncoder(spec, codecs, options.emitDefaults),
+    readRawBody: responseIsRawBody(spec, response) ? compileRawBodyReader(spec, response) : undefined,
   };
 }

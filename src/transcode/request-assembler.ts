@@ -13,6 +13,7 @@ import { QueryFieldResolver, resolveTemplateField, type QueryField } from './que
 import { truncate } from '../errors/user-input.js';
 import { parseQueryString } from './query-string.js';
 import { applySystemParameter, noSystemParameters, type SystemParameters } from './system-parameters.js';
+import { rawBodyAsJson, requestTakesRawBody } from './http-body.js';
 
 /** How strictly request JSON is read. */
 export interface RequestReadOptions {
@@ -54,13 +55,15 @@ export function compileRequestAssembler(
   const queryFields = new QueryFieldResolver(request, boundElsewhere);
   const pathFields = template.variables.map((variable) => resolveTemplateField(request, variable.fieldPath));
   const takesBody = spec.body !== '';
+  // google.api.HttpBody: the bytes and Content-Type as they came, not JSON (http-body.ts)
+  const rawBody = takesBody && requestTakesRawBody(spec, request);
   const jsonLimits = { maxDepth: options.maxJsonDepth, maxFields: options.maxJsonFields ?? Infinity };
   const maxQueryParams = options.maxQueryParams ?? Infinity;
 
   return (parts) => {
     let tree: JsonValue = emptyObject();
     if (takesBody) {
-      const value = readJsonBody(parts, jsonLimits);
+      const value = rawBody ? rawBodyAsJson(parts.body, parts.contentType) : readJsonBody(parts, jsonLimits);
       if (spec.body === '*') {
         if (value !== undefined) tree = value;
       } else if (value !== undefined) {

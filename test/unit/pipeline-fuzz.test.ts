@@ -67,7 +67,7 @@ it('answers 20,000 random requests with JSON and never a 500', async () => {
       clientIp: '127.0.0.1',
     });
     seen.set(reply.statusCode, (seen.get(reply.statusCode) ?? 0) + 1);
-    const parsed = JSON.parse(reply.body) as unknown;
+    const parsed = JSON.parse(reply.body.toString()) as unknown;
     if (reply.statusCode !== 200) {
       assert.ok(reply.statusCode >= 400 && reply.statusCode < 500, `${reply.statusCode} for ${url}?${query} ${body?.toString()}: ${reply.body}`);
       const status = parsed as { code: number; status: string; message: string };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import { ASYNC_COMPRESSION_BYTES, createResponseCompressor, negotiateEncoding, parseAcceptEncoding } from '../../../src/server/response-compression.js';
+import { compressibleType, ASYNC_COMPRESSION_BYTES, createResponseCompressor, negotiateEncoding, parseAcceptEncoding } from '../../../src/server/response-compression.js';
 
 describe('negotiateEncoding', () => {
   const both = ['br', 'gzip'] as const;
@@ -68,5 +68,16 @@ describe('createResponseCompressor', () => {
     const gz = await largeGzip;
     assert.equal(zlib.gunzipSync(gz).toString(), large);
     assert.ok(gz.length < Buffer.byteLength(large) / 4, `gzip of repetitive JSON should shrink it: ${gz.length}`);
+  });
+});
+
+describe('compressibleType', () => {
+  it('compresses JSON (no type set) and text-like media, not binary media', () => {
+    for (const type of [undefined, 'application/json', 'text/csv; charset=utf-8', 'TEXT/HTML', 'application/problem+json', 'application/atom+xml', 'image/svg+xml', 'application/x-ndjson']) {
+      assert.equal(compressibleType(type), true, String(type));
+    }
+    for (const type of ['image/png', 'image/jpeg', 'application/octet-stream', 'application/zip', 'video/mp4', 'application/pdf']) {
+      assert.equal(compressibleType(type), false, type);
+    }
   });
 });

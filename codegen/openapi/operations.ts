@@ -3,6 +3,7 @@
 import protobuf from 'protobufjs';
 import type { RouteSpec } from '../../src/gateway-model.js';
 import { fullNameOf, jsonNameOf } from '../../src/transcode/json/field-info.js';
+import { requestTakesRawBody, responseIsRawBody } from '../../src/transcode/http-body.js';
 import { joinText, splitComment } from './comments.js';
 import type { OpenApiPath, PathParameter } from './paths.js';
 import { fieldAt } from './resource-patterns.js';
@@ -46,10 +47,12 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   if (route.body !== '*') parameters.push(...queryParameters(request, bound));
   if (parameters.length > 0) operation['parameters'] = parameters;
 
-  if (route.body !== '') operation['requestBody'] = requestBody(route, request, path, registry);
+  if (route.body !== '') {
+    operation['requestBody'] = requestTakesRawBody(route, request) && !route.clientStreaming ? rawRequestBody() : requestBody(route, request, path, registry);
+  }
   const secured = route.auth !== undefined && !route.auth.public;
   operation['responses'] = {
-    '200': route.serverStreaming ? streamResponse(route, responseSchema(route, response, registry)) : {
+    '200': route.serverStreaming ? streamResponse(route, responseSchema(route, response, registry)) : responseIsRawBody(route, response) ? rawResponse() : {
       description: route.responseBody === '' ? `A \`${route.responseType}\`.` : `The \`${route.responseBody}\` field of a \`${route.responseType}\`.`,
       content: { [JSON_TYPE]: { schema: responseSchema(route, response, registry) } },
     },
@@ -63,6 +66,23 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   operation['x-protogate-grpc-method'] = route.grpcPath;
   return operation;
 }
+
+/** Any bytes, as a file upload in Swagger UI (`format: binary`). */
+const binary = (): Schema => ({ type: 'string', format: 'binary' });
+
+/** A request body bound to a google.api.HttpBody: the bytes as they are, any media type (src/transcode/http-body.ts). */
+const rawRequestBody = (): Schema => ({
+  description:
+    'The raw body, any media type: the service receives these bytes and the Content-Type as they are (a `google.api.HttpBody`). Bounded by the gateway\'s body limit (413 beyond it).',
+  required: true,
+  content: { '*/*': { schema: binary() } },
+});
+
+/** A google.api.HttpBody answer: the service's bytes with the service's Content-Type. */
+const rawResponse = (): Schema => ({
+  description: 'The raw bytes the service returns, with the Content-Type it names (a `google.api.HttpBody`; `application/octet-stream` when it names none).',
+  content: { '*/*': { schema: binary() } },
+});
 
 /** `[]` (no credential) for a public route, else the schemes it accepts: a bearer token with the scopes, an API key. */
 function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {

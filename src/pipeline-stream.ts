@@ -10,6 +10,7 @@ import type { GatewayModel } from './gateway-model.js';
 import type { GatewayReply } from './pipeline.js';
 import { serveClientStream, type ClientStreamInputs } from './pipeline-client-stream.js';
 import type { CompiledRoute } from './transcode/compiled-route.js';
+import type { RawBody } from './transcode/http-body.js';
 import type { CodecRegistry, JsonWriteOptions } from './transcode/json/codec.js';
 import type { SystemParameters } from './transcode/system-parameters.js';
 import { jsonNameOf } from './transcode/json/field-info.js';
@@ -100,6 +101,7 @@ export function createStreamServer(
       const request = lastEventId === undefined ? inputs.call : { ...inputs.call, metadata: [...inputs.call.metadata, ['last-event-id', lastEventId] as const] };
       const call = transport.serverStream(request);
       const pending = call.read();
+      if (route.readRawBody !== undefined) return rawStream(route, route.readRawBody, call, pending, fail, errorOf);
       // Commit to 200 at the first message, or once the stream has been quiet for a heartbeat
       // (a watch may wait long for its first event; its client should see the stream open).
       const first = await idleAfter(pending, options.sseHeartbeatMs);
@@ -142,6 +144,80 @@ export function createStreamServer(
       return reply;
     },
   };
+}
+
+/**
+ * A server stream of google.api.HttpBody messages: a download. The first message decides the
+ * Content-Type (so the status waits for it), then each message's data is written as it comes,
+ * with no framing. A failure after the start cannot be told in-band; the response is cut off
+ * (`incomplete`) so the client sees a broken transfer, never a short file that looks whole.
+ */
+async function rawStream(
+  route: CompiledRoute,
+  read: (message: Uint8Array) => RawBody,
+  call: ServerStreamCall,
+  pending: Promise<Buffer | undefined>,
+  fail: (error: GatewayError, route?: CompiledRoute) => GatewayReply,
+  errorOf: (status: CallFailure) => GatewayError,
+): Promise<GatewayReply> {
+  const firstMessage = await pending;
+  const headers: Record<string, string | string[]> = {};
+  metadataToHeaders(call.headers(), headers);
+  headers['x-content-type-options'] = 'nosniff';
+  if (firstMessage === undefined) {
+    const status = call.status();
+    if (!status.ok) {
+      const reply = fail(errorOf(status), route);
+      Object.assign(reply.headers, headers);
+      return reply;
+    }
+    metadataToHeaders(status.trailers, headers);
+    headers['content-type'] = 'application/octet-stream';
+    return { statusCode: 200, headers, body: Buffer.alloc(0), route };
+  }
+  let first: RawBody;
+  try {
+    first = read(firstMessage);
+  } catch (cause) {
+    call.cancel();
+    return fail(new GatewayError(Code.INTERNAL, 'PG_UPSTREAM_BAD_RESPONSE', 'an upstream stream message could not be decoded', { httpStatus: 502, cause }), route);
+  }
+  headers['content-type'] = first.contentType;
+  let incomplete = false;
+  const reply: GatewayReply = { statusCode: 200, headers, body: '', route };
+  async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
+    let failure: GatewayError | undefined;
+    try {
+      if (first.data.length > 0) yield first.data;
+      for (;;) {
+        const message = await call.read();
+        if (message === undefined) break;
+        let chunk: RawBody;
+        try {
+          chunk = read(message);
+        } catch (cause) {
+          failure = new GatewayError(Code.INTERNAL, 'PG_UPSTREAM_BAD_RESPONSE', 'an upstream stream message could not be decoded', { cause });
+          break;
+        }
+        if (chunk.data.length > 0) yield chunk.data;
+      }
+      if (failure === undefined) {
+        const status = call.status();
+        if (!status.ok) failure = errorOf(status);
+      }
+      if (failure !== undefined) {
+        incomplete = true;
+        reply.error = failure;
+      }
+    } finally {
+      call.cancel(); // a no-op once the call has ended
+    }
+  }
+  reply.stream = Object.assign(chunks(), {
+    stop: () => call.cancel(),
+    incomplete: () => incomplete,
+  });
+  return reply;
 }
 
 interface RecordOptions {

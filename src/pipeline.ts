@@ -59,10 +59,16 @@ export interface GatewayReply {
   stream?: ReplyStream;
 }
 
-/** The records of a streamed reply. */
-export interface ReplyStream extends AsyncIterable<string> {
+/** The records of a streamed reply: NDJSON/SSE text, or the raw chunks of a google.api.HttpBody stream. */
+export interface ReplyStream extends AsyncIterable<string | Buffer> {
   /** Ends the stream early (gateway shutdown): the upstream call is cancelled, a last record says why. */
   stop(): void;
+  /**
+   * True when the stream failed after its start and had no way to say so in-band (raw bytes
+   * have no error record): the HTTP adapter then aborts the response instead of ending it, so
+   * the client sees a truncated transfer rather than a complete but short file.
+   */
+  incomplete?(): boolean;
 }
 
 /** What the pipeline needs besides the model. */

@@ -52,7 +52,7 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   }
   const secured = route.auth !== undefined && !route.auth.public;
   operation['responses'] = {
-    '200': route.serverStreaming ? streamResponse(route, responseSchema(route, response, registry)) : responseIsRawBody(route, response) ? rawResponse() : {
+    '200': responseIsRawBody(route, response) ? rawResponse(route.serverStreaming) : route.serverStreaming ? streamResponse(route, responseSchema(route, response, registry)) : {
       description: route.responseBody === '' ? `A \`${route.responseType}\`.` : `The \`${route.responseBody}\` field of a \`${route.responseType}\`.`,
       content: { [JSON_TYPE]: { schema: responseSchema(route, response, registry) } },
     },
@@ -79,8 +79,10 @@ const rawRequestBody = (): Schema => ({
 });
 
 /** A google.api.HttpBody answer: the service's bytes with the service's Content-Type. */
-const rawResponse = (): Schema => ({
-  description: 'The raw bytes the service returns, with the Content-Type it names (a `google.api.HttpBody`; `application/octet-stream` when it names none).',
+const rawResponse = (streamed: boolean): Schema => ({
+  description: streamed
+    ? 'A download: the data of each `google.api.HttpBody` the service streams, written as it arrives, with the Content-Type of the first one. A failure after the start cuts the transfer off (no complete-looking short file).'
+    : 'The raw bytes the service returns, with the Content-Type it names (a `google.api.HttpBody`; `application/octet-stream` when it names none).',
   content: { '*/*': { schema: binary() } },
 });
 

@@ -35,7 +35,11 @@ export class ActiveStreams {
       // the client went away (or the socket failed): end the records, which cancels the upstream call
       await records.return?.();
     }
-    if (!res.destroyed) res.end();
+    if (!res.destroyed) {
+      // a raw download that broke off must not look complete: no terminating chunk, the connection cut
+      if (stream.incomplete?.() === true) res.destroy();
+      else res.end();
+    }
     return bytes;
   }
 }

@@ -7,9 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import protobuf from 'protobufjs';
 import { bundledProtosDir } from '../../src/package-paths.js';
 import { startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
-import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
+import * as grpc from '@grpc/grpc-js';
 
-let backend: RunningGrpcServer;
+let backend: grpc.Server;
+let backendTarget: string;
 let gateway: TestGateway;
 let HttpBody: protobuf.Type;
 let SetCoverRequest: protobuf.Type;
@@ -42,7 +43,7 @@ before(async () => {
   BlobInfo = root.lookupType('media.v1.BlobInfo');
   const info = (id: string, body: { content_type: string; data: Buffer }) =>
     Buffer.from(BlobInfo.encode({ id, content_type: body.content_type, size: body.data.length }).finish());
-  backend = await startRawGrpcServer({
+  const unary: Record<string, (request: Buffer) => Buffer> = {
     '/media.v1.MediaService/PutBlob': (request) => {
       const body = HttpBody.decode(request) as unknown as { content_type: string; data: Buffer };
       const id = `b${stored.size + 1}`;
@@ -66,16 +67,66 @@ before(async () => {
       const image = stored.get(key);
       return Buffer.from(Cover.encode({ name: key, image }).finish());
     },
-  });
+  };
+  backend = new grpc.Server();
+  const identity = (b: Buffer) => b;
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const [path, handler] of Object.entries(unary)) {
+    const method = path.split('/')[2]!;
+    definition[method] = { path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+    implementation[method] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      try {
+        callback(null, handler(call.request));
+      } catch (error) {
+        callback(error as grpc.ServiceError);
+      }
+    };
+  }
+  // DownloadBlob: the blob in chunks of `chunk` bytes (4 KiB unless the id says `…@N`), then
+  // FAILED… when the id ends in `!` after half the chunks
+  definition['DownloadBlob'] = {
+    path: '/media.v1.MediaService/DownloadBlob',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+  implementation['DownloadBlob'] = (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+    const { id } = GetBlobRequest.decode(call.request) as unknown as { id: string };
+    const breaks = id.endsWith('!');
+    const body = stored.get(breaks ? id.slice(0, -1) : id);
+    if (body === undefined) {
+      call.emit('error', { code: grpc.status.NOT_FOUND, details: `no blob ${id}` });
+      return;
+    }
+    const chunk = 4096;
+    const chunks = Math.ceil(body.data.length / chunk);
+    for (let i = 0; i < chunks; i++) {
+      if (breaks && i === Math.floor(chunks / 2)) {
+        call.emit('error', { code: grpc.status.DATA_LOSS, details: 'disk read failed' });
+        return;
+      }
+      call.write(Buffer.from(HttpBody.encode({ content_type: i === 0 ? body.content_type : '', data: body.data.subarray(i * chunk, (i + 1) * chunk) }).finish()));
+    }
+    call.end();
+  };
+  backend.addService(definition, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    backend.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  backendTarget = `127.0.0.1:${port}`;
   gateway = await startTestGateway({
     protos: { paths: [testProtosDir], files: ['media/v1/media.proto'] },
-    upstreams: [{ service: 'media.v1.MediaService', target: backend.target }],
+    upstreams: [{ service: 'media.v1.MediaService', target: backendTarget }],
   });
 });
 
 after(async () => {
   await gateway?.close();
-  await backend?.close();
+  backend?.forceShutdown();
 });
 
 describe('google.api.HttpBody', () => {
@@ -148,6 +199,26 @@ describe('google.api.HttpBody', () => {
     assert.equal(got.status, 502);
     assert.equal(got.headers.get('set-cookie'), null);
     assert.equal(((await got.json()) as { status: string }).status, 'INTERNAL');
+  });
+
+  it('streams a download: the chunks joined byte-exact, with the Content-Type of the first message', async () => {
+    const data = randomBytes(50_000);
+    stored.set('big', { content_type: 'application/pdf', data });
+    const got = await fetch(`${gateway.base}/v1/blobs/big:download`);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'application/pdf');
+    assert.equal(got.headers.get('content-length'), null, 'streamed, chunked');
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(data));
+  });
+
+  it('answers a download that fails before its first chunk with the JSON error, and cuts one that fails later', async () => {
+    const missing = await fetch(`${gateway.base}/v1/blobs/none:download`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { status: string }).status, 'NOT_FOUND');
+    stored.set('flaky', { content_type: 'application/zip', data: randomBytes(40_000) });
+    const broken = await fetch(`${gateway.base}/v1/blobs/flaky!:download`);
+    assert.equal(broken.status, 200);
+    await assert.rejects(broken.arrayBuffer(), 'the transfer is cut off, not ended as if complete');
   });
 
   it('keeps errors as JSON Status bodies', async () => {

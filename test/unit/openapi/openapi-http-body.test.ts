@@ -36,6 +36,9 @@ describe('OpenAPI for google.api.HttpBody', () => {
   it('documents an HttpBody answer, whole or as response_body, as binary of any type', () => {
     assert.deepEqual(op('MediaService_GetBlob').responses['200'].content, binary);
     assert.deepEqual(op('MediaService_GetCover').responses['200'].content, binary);
+    const download = op('MediaService_DownloadBlob').responses['200'];
+    assert.deepEqual(download.content, binary, 'a server stream of HttpBody is a download, not NDJSON');
+    assert.match(download.description, /Content-Type of the first one/);
     assert.deepEqual(op('MediaService_PutBlob').responses['200'].content['application/json'].schema, { $ref: '#/components/schemas/media.v1.BlobInfo' });
   });
 });

@@ -1,0 +1,34 @@
+// ETag and If-None-Match for GET answers (RFC 9110 §8.8.3, §13.1.2): the pipeline tags every 200
+// JSON answer of a GET route and answers 304 when the client already holds that representation.
+//
+// The tag is weak (`W/"…"`): the HTTP adapter may compress the body by Accept-Encoding
+// (response-compression.ts), and a strong tag would then name two different byte sequences (nginx
+// weakens its ETags when it gzips for the same reason). If-None-Match compares weakly anyway.
+//
+// Cost, measured on this machine (Node 20, 2 cores; /tmp bench hashing JSON bodies 200k times):
+// sha256 ≈ 0.69 µs for 100 B, 1.2 µs for 1 KiB, 8.6 µs for 16 KiB — about 0.5 µs per KiB plus
+// ~0.6 µs per call (sha1 0.9/1.4/9.0 µs, md5 1.2/1.8/18.6 µs). Over the ~1 µs/KiB budget for small
+// bodies, so config `etag` (default true) turns it off.
+import { createHash } from 'node:crypto';
+
+/** The weak entity tag of `body`: 128 bits of its SHA-256, base64url. */
+export function entityTag(body: string): string {
+  return `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+}
+
+/**
+ * True when `header` (If-None-Match) names `tag` or is `*`: the client's copy is current.
+ * Weak comparison (RFC 9110 §8.8.3.2): `W/` is ignored on both sides.
+ */
+export function noneMatchHits(header: string | string[] | undefined, tag: string): boolean {
+  if (header === undefined) return false;
+  const opaque = tag.startsWith('W/') ? tag.slice(2) : tag;
+  for (const line of Array.isArray(header) ? header : [header]) {
+    // our tags hold no commas (base64url), so a plain split cannot cut one of them in two
+    for (const item of line.split(',')) {
+      const candidate = item.trim();
+      if (candidate === '*' || candidate === opaque || (candidate.startsWith('W/') && candidate.slice(2) === opaque)) return true;
+    }
+  }
+  return false;
+}

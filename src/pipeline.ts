@@ -220,7 +220,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       idempotent: spec.idempotent || spec.httpMethod === 'GET',
     });
     if (observed) {
-      const event: UpstreamCallEvent = { source: pipeline, route, code: result.ok ? 0 : result.code, durationMs: performance.now() - callStarted };
+      const event: UpstreamCallEvent = { source: pipeline, route, code: result.ok ? 0 : result.code, durationMs: performance.now() - callStarted, headers: request.headers };
       upstreamCallChannel.publish(event);
     }
     const headers: Record<string, string | string[]> = {};
@@ -310,6 +310,11 @@ function upstreamMetadata(
   identity: ReadonlyArray<readonly [string, string]> | undefined,
 ): Array<[string, string | Buffer]> {
   const metadata = headersToMetadata(request.headers, policy);
+  const traceparent = policy.traceparentFor?.(request.headers);
+  if (traceparent !== undefined) {
+    for (let i = metadata.length - 1; i >= 0; i--) if (metadata[i]![0] === 'traceparent') metadata.splice(i, 1);
+    metadata.push(['traceparent', traceparent]);
+  }
   if (identity !== undefined) for (const [name, value] of identity) metadata.push([name, value]);
   if (request.headers['x-request-id'] !== request.requestId) {
     for (let i = metadata.length - 1; i >= 0; i--) if (metadata[i]![0] === 'x-request-id') metadata.splice(i, 1);

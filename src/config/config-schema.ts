@@ -614,6 +614,32 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * OpenTelemetry tracing (src/observability/tracing.ts): a SERVER span per request and a CLIENT
+     * span per upstream call, exported over OTLP/HTTP (JSON). The client's `traceparent` is
+     * continued, and the backend gets the CLIENT span's. Off: trace headers pass through unchanged.
+     */
+    tracing: z
+      .object({
+        /** Record and export spans; off: the OpenTelemetry SDK is never loaded. */
+        enabled: z.boolean().default(false),
+        /** The `service.name` resource attribute of every span. */
+        serviceName: z.string().min(1).default('protogate'),
+        /** The OTLP/HTTP traces endpoint (a collector's `/v1/traces`). */
+        otlpEndpoint: z
+          .string()
+          .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http:// or https:// URL, e.g. "http://127.0.0.1:4318/v1/traces"')
+          .default('http://127.0.0.1:4318/v1/traces'),
+        /**
+         * Share of new traces recorded, 0–1. Parent-based: a request whose `traceparent` says
+         * sampled (or not) is recorded (or not) whatever the ratio.
+         */
+        sampleRatio: z.number().min(0).max(1).default(1),
+        /** Extra HTTP headers on every export (e.g. a collector's API key). */
+        headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'), z.string()).default({}),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

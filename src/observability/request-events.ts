@@ -2,6 +2,7 @@
 // logging and metrics subscribe. Publishers check `hasSubscribers` first, so with nobody
 // listening a request pays one property read per event (Fastify and undici do the same).
 import diagnosticsChannel from 'node:diagnostics_channel';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute } from '../transcode/compiled-route.js';
 
 /** Channel names, stable for outside subscribers. */
@@ -39,6 +40,11 @@ export interface RequestEvent {
   readonly bytes: number;
   /** The internal detail of a failure, for the log only (an upstream's own status text, a decode error); never sent to the client. */
   readonly cause?: string | undefined;
+  /**
+   * The request's headers (undefined when Node's parser refused the request): tracing reads the
+   * client's trace context from them, and matches the request's upstream call by this object.
+   */
+  readonly headers?: IncomingHttpHeaders | undefined;
 }
 
 /** One call to an upstream has finished (published by the pipeline around the transport call). */
@@ -48,6 +54,8 @@ export interface UpstreamCallEvent {
   /** gRPC status code of the call (0 on success). */
   readonly code: number;
   readonly durationMs: number;
+  /** The request's headers, the same object as its RequestEvent's (tracing matches the two by it). */
+  readonly headers?: IncomingHttpHeaders | undefined;
 }
 
 /** A rate-limited route refused a call (429), or its store failed (the call then passed or got 503, per rateLimit.onStoreFailure). */

@@ -103,7 +103,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       if (requestChannel.hasSubscribers) {
         requestStartChannel.publish(startEvent);
         const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: gateway };
-        publishRequest(pipeline, requestId, request.method, result, performance.now(), Buffer.byteLength(rendered.body));
+        publishRequest(pipeline, requestId, request.method, result, performance.now(), Buffer.byteLength(rendered.body), request.headers);
       }
       void (reply as FastifyReply)
         .code(rendered.statusCode)
@@ -143,7 +143,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       const started = (request as { [kStarted]?: number })[kStarted];
       if (started === undefined) requestStartChannel.publish(startEvent);
       const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: gateway };
-      publishRequest(pipeline, requestId, request.method, result, started ?? performance.now(), Buffer.byteLength(rendered.body));
+      publishRequest(pipeline, requestId, request.method, result, started ?? performance.now(), Buffer.byteLength(rendered.body), request.headers);
     }
     void reply
       .code(rendered.statusCode)
@@ -168,7 +168,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       if (requestChannel.hasSubscribers) {
         requestStartChannel.publish(startEvent);
         const result: GatewayReply = { statusCode: rendered.statusCode, headers: {}, body: rendered.body, error: overload.refusal };
-        publishRequest(pipeline, requestId, request.method, result, performance.now(), Buffer.byteLength(rendered.body));
+        publishRequest(pipeline, requestId, request.method, result, performance.now(), Buffer.byteLength(rendered.body), request.headers);
       }
       void reply
         .code(rendered.statusCode)
@@ -237,11 +237,11 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
         reply.hijack();
         result.headers['x-request-id'] = requestId;
         const written = await activeStreams.write(res, result, result.stream);
-        if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, written);
+        if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, written, raw.headers);
         return;
       }
       const bytes = Buffer.byteLength(result.body);
-      if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, bytes);
+      if (observed) publishRequest(pipeline, requestId, raw.method ?? 'GET', result, started, bytes, raw.headers);
       const headers = result.headers;
       let payload: string | Buffer = result.body;
       let length = bytes;
@@ -296,7 +296,15 @@ function addVary(headers: Record<string, string | string[]>, name: string): void
   headers.vary = vary === undefined ? name : `${Array.isArray(vary) ? vary.join(', ') : vary}, ${name}`;
 }
 
-function publishRequest(source: Pipeline, requestId: string, method: string, result: GatewayReply, started: number, bytes: number): void {
+function publishRequest(
+  source: Pipeline,
+  requestId: string,
+  method: string,
+  result: GatewayReply,
+  started: number,
+  bytes: number,
+  headers?: http.IncomingHttpHeaders,
+): void {
   const event: RequestEvent = {
     source,
     requestId,
@@ -308,6 +316,7 @@ function publishRequest(source: Pipeline, requestId: string, method: string, res
     durationMs: performance.now() - started,
     bytes,
     cause: causeOf(result.error),
+    headers,
   };
   requestChannel.publish(event);
 }

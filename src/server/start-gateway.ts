@@ -15,6 +15,7 @@ import type { GatewayModel } from '../gateway-model.js';
 import { routeLimits } from '../policy/rate-limit.js';
 import { startAccessLog } from '../observability/access-log.js';
 import { createGatewayMetrics, type GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { GatewayTracing } from '../observability/tracing.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { sseIdFieldProblems } from '../pipeline-stream.js';
 import { queryKeyShadows } from '../policy/auth-api-key.js';
@@ -183,10 +184,16 @@ interface Generation {
 type Upstreams = Awaited<ReturnType<typeof createUpstreams>>;
 
 /** Builds a generation; `previous`'s upstreams are kept when their config is unchanged, else new ones are made. */
-async function buildGeneration(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics | undefined, previous?: Generation): Promise<Generation> {
+async function buildGeneration(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GatewayMetrics | undefined,
+  tracing: GatewayTracing | undefined,
+  previous?: Generation,
+): Promise<Generation> {
   const made: { upstreams?: Upstreams } = {};
   try {
-    return await assembleGeneration(config, logger, metrics, previous, made);
+    return await assembleGeneration(config, logger, metrics, tracing, previous, made);
   } catch (error) {
     // A failed reload must not leave connections or timers behind.
     if (made.upstreams !== undefined && made.upstreams !== previous?.upstreams) await made.upstreams.close();
@@ -198,6 +205,7 @@ async function assembleGeneration(
   config: GatewayConfig,
   logger: Logger,
   metrics: GatewayMetrics | undefined,
+  tracing: GatewayTracing | undefined,
   previous: Generation | undefined,
   made: { upstreams?: Upstreams },
 ): Promise<Generation> {
@@ -233,7 +241,7 @@ async function assembleGeneration(
     maxQueryParams: config.limits.maxQueryParams,
     defaultTimeoutMs: parseDurationMs(config.timeouts.default)!,
     serviceTimeoutsMs,
-    metadata: createMetadataPolicy(config.metadata.forwardHeaders, auth?.identityNames),
+    metadata: { ...createMetadataPolicy(config.metadata.forwardHeaders, auth?.identityNames), traceparentFor: tracing?.traceparentFor },
     ...(auth === undefined ? {} : { auth }),
     ...(rateLimit === undefined ? {} : { rateLimit }),
     transportFor: (service) => upstreams.transportFor(service),
@@ -268,6 +276,7 @@ async function assembleGeneration(
   // Subscribers to the request events (observability/request-events.ts): nothing is measured unless asked for.
   const stopAccessLog = config.log.access ? startAccessLog(pipeline, logger, { targetFor: (service) => upstreams.targetFor(service) }) : undefined;
   const stopMetrics = metrics?.observe(pipeline);
+  const stopTracing = tracing?.observe(pipeline);
   return {
     config,
     app,
@@ -279,6 +288,7 @@ async function assembleGeneration(
     stopObserving() {
       stopAccessLog?.();
       stopMetrics?.();
+      stopTracing?.();
     },
   };
 }
@@ -300,7 +310,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
           breakerStates: () => current?.upstreams.breakers() ?? [],
           addressStates: () => current?.upstreams.addresses() ?? [],
         });
-  const first = await buildGeneration(config, logger, metrics);
+  // Loaded only when enabled: without tracing the OpenTelemetry SDK is never imported. Per
+  // gateway, like the metrics: `tracing` is a restart-only key.
+  const tracing = config.tracing.enabled ? (await import('../observability/tracing.js')).startTracing(config.tracing) : undefined;
+  const first = await buildGeneration(config, logger, metrics, tracing).catch(async (error: unknown) => {
+    await tracing?.close();
+    throw error;
+  });
   current = first;
   const { app } = first;
   let admin: FastifyInstance | undefined;
@@ -323,6 +339,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     await first.rateLimitStore.close();
     first.stopObserving();
     metrics?.close();
+    await tracing?.close();
     throw new StartupError(`cannot listen: ${(error as Error).message}`);
   }
   const server = app.server;
@@ -350,7 +367,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
   const swapTo = async (next: GatewayConfig): Promise<ReloadResult> => {
     if (closing) throw new StartupError('the gateway is shutting down');
     const previous = current!;
-    const generation = await buildGeneration(next, logger, metrics, previous);
+    const generation = await buildGeneration(next, logger, metrics, tracing, previous);
     try {
       await generation.app.ready();
     } catch (error) {
@@ -403,6 +420,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
     live.clear();
     await first.rateLimitStore.close();
     metrics?.close();
+    // the spans of the last requests: exported before close resolves
+    await tracing?.close();
     await admin?.close();
   }
 }
@@ -416,7 +435,7 @@ export interface ReloadResult {
 }
 
 /** Keys bound to the listening sockets or the process, which a reload cannot change. */
-const RESTART_ONLY_KEYS = ['server.host', 'server.port', 'server.adminPort', 'server.workers', 'server.tls', 'server.headersTimeout', 'server.requestTimeout', 'limits.maxHeaderBytes', 'rateLimit.store', 'rateLimit.memory', 'rateLimit.redis'] as const;
+const RESTART_ONLY_KEYS = ['server.host', 'server.port', 'server.adminPort', 'server.workers', 'server.tls', 'server.headersTimeout', 'server.requestTimeout', 'limits.maxHeaderBytes', 'rateLimit.store', 'rateLimit.memory', 'rateLimit.redis', 'tracing'] as const;
 
 function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string[] {
   const at = (config: GatewayConfig, key: string): string =>

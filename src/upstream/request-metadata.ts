@@ -11,6 +11,11 @@ export interface MetadataPolicy {
   readonly forwardHeaders: ReadonlySet<string>;
   /** Metadata names only the gateway may set (e.g. x-user-id); dropped from client input. */
   readonly protectedNames: ReadonlySet<string>;
+  /**
+   * Tracing (config `tracing`): the `traceparent` to send instead of the client's, so the
+   * backend's spans nest under the gateway's; `undefined` keeps the client's. Absent when off.
+   */
+  readonly traceparentFor?: ((headers: IncomingHttpHeaders) => string | undefined) | undefined;
 }
 
 /**

@@ -26,7 +26,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 29,
+    "line": 30,
     "col": 39
    }
   },
@@ -48,7 +48,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 39,
+    "line": 40,
     "col": 13
    }
   },
@@ -70,7 +70,7 @@ export const model = {
    "bindingIndex": 1,
    "source": {
     "file": "library.proto",
-    "line": 41,
+    "line": 42,
     "col": 15
    }
   },
@@ -92,7 +92,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 51,
+    "line": 52,
     "col": 14
    }
   },
@@ -114,7 +114,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 59,
+    "line": 60,
     "col": 42
    }
   },
@@ -136,7 +136,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 64,
+    "line": 65,
     "col": 39
    }
   },
@@ -158,7 +158,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 70,
+    "line": 71,
     "col": 13
    }
   },
@@ -180,7 +180,7 @@ export const model = {
    "bindingIndex": 1,
    "source": {
     "file": "library.proto",
-    "line": 71,
+    "line": 72,
     "col": 35
    }
   },
@@ -202,7 +202,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 79,
+    "line": 80,
     "col": 14
    }
   },
@@ -224,7 +224,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 89,
+    "line": 90,
     "col": 15
    }
   },
@@ -246,7 +246,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 100,
+    "line": 101,
     "col": 42
    }
   },
@@ -268,8 +268,52 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 107,
+    "line": 108,
     "col": 14
+   }
+  },
+  {
+   "operationId": "LibraryService_UpdateBookCover",
+   "service": "library.v1.LibraryService",
+   "method": "UpdateBookCover",
+   "grpcPath": "/library.v1.LibraryService/UpdateBookCover",
+   "httpMethod": "PUT",
+   "template": "/v1/{name=shelves/*/books/*}/cover",
+   "body": "cover",
+   "responseBody": "",
+   "requestType": "library.v1.UpdateBookCoverRequest",
+   "responseType": "library.v1.BookCover",
+   "clientStreaming": false,
+   "serverStreaming": false,
+   "timeoutMs": 5000,
+   "idempotent": false,
+   "bindingIndex": 0,
+   "source": {
+    "file": "library.proto",
+    "line": 119,
+    "col": 13
+   }
+  },
+  {
+   "operationId": "LibraryService_GetBookCover",
+   "service": "library.v1.LibraryService",
+   "method": "GetBookCover",
+   "grpcPath": "/library.v1.LibraryService/GetBookCover",
+   "httpMethod": "GET",
+   "template": "/v1/{name=shelves/*/books/*}/cover",
+   "body": "",
+   "responseBody": "",
+   "requestType": "library.v1.GetBookCoverRequest",
+   "responseType": "google.api.HttpBody",
+   "clientStreaming": false,
+   "serverStreaming": false,
+   "timeoutMs": 5000,
+   "idempotent": false,
+   "bindingIndex": 0,
+   "source": {
+    "file": "library.proto",
+    "line": 127,
+    "col": 39
    }
   },
   {
@@ -289,7 +333,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 120,
+    "line": 137,
     "col": 39
    }
   }
@@ -481,6 +525,36 @@ export const model = {
            {
             "(protogate.v1.policy)": {
              "timeout": "2s"
+            }
+           }
+          ]
+         },
+         "UpdateBookCover": {
+          "requestType": "UpdateBookCoverRequest",
+          "responseType": "BookCover",
+          "options": {
+           "(google.api.http).put": "/v1/{name=shelves/*/books/*}/cover",
+           "(google.api.http).body": "cover"
+          },
+          "parsedOptions": [
+           {
+            "(google.api.http)": {
+             "put": "/v1/{name=shelves/*/books/*}/cover",
+             "body": "cover"
+            }
+           }
+          ]
+         },
+         "GetBookCover": {
+          "requestType": "GetBookCoverRequest",
+          "responseType": "google.api.HttpBody",
+          "options": {
+           "(google.api.http).get": "/v1/{name=shelves/*/books/*}/cover"
+          },
+          "parsedOptions": [
+           {
+            "(google.api.http)": {
+             "get": "/v1/{name=shelves/*/books/*}/cover"
             }
            }
           ]
@@ -919,6 +993,53 @@ export const model = {
           "id": 4
          }
         }
+       },
+       "UpdateBookCoverRequest": {
+        "fields": {
+         "name": {
+          "type": "string",
+          "id": 1,
+          "options": {
+           "(google.api.field_behavior)": "REQUIRED",
+           "(google.api.resource_reference).type": "library.example.com/Book"
+          }
+         },
+         "cover": {
+          "type": "google.api.HttpBody",
+          "id": 2,
+          "options": {
+           "(google.api.field_behavior)": "REQUIRED"
+          }
+         }
+        }
+       },
+       "GetBookCoverRequest": {
+        "fields": {
+         "name": {
+          "type": "string",
+          "id": 1,
+          "options": {
+           "(google.api.field_behavior)": "REQUIRED",
+           "(google.api.resource_reference).type": "library.example.com/Book"
+          }
+         }
+        }
+       },
+       "BookCover": {
+        "fields": {
+         "name": {
+          "type": "string",
+          "id": 1
+         },
+         "content_type": {
+          "type": "string",
+          "id": 2
+         },
+         "size_bytes": {
+          "type": "int64",
+          "id": 3
+         }
+        }
        }
       }
      }
@@ -1044,6 +1165,23 @@ export const model = {
          "IDENTIFIER": 8
         }
        },
+       "HttpBody": {
+        "fields": {
+         "content_type": {
+          "type": "string",
+          "id": 1
+         },
+         "data": {
+          "type": "bytes",
+          "id": 2
+         },
+         "extensions": {
+          "rule": "repeated",
+          "type": "google.protobuf.Any",
+          "id": 3
+         }
+        }
+       },
        "resource_reference": {
         "type": "google.api.ResourceReference",
         "id": 1055,
@@ -1127,8 +1265,8 @@ export const model = {
       "options": {
        "cc_enable_arenas": true,
        "csharp_namespace": "Google.Protobuf.WellKnownTypes",
-       "go_package": "google.golang.org/protobuf/types/known/anypb",
-       "java_outer_classname": "AnyProto",
+       "go_package": "google.golang.org/protobuf/types/known/wrapperspb",
+       "java_outer_classname": "WrappersProto",
        "java_package": "com.google.protobuf",
        "objc_class_prefix": "GPB",
        "optimize_for": "SPEED",
@@ -2636,6 +2774,18 @@ export const model = {
          }
         }
        },
+       "Any": {
+        "fields": {
+         "type_url": {
+          "type": "string",
+          "id": 1
+         },
+         "value": {
+          "type": "bytes",
+          "id": 2
+         }
+        }
+       },
        "Duration": {
         "fields": {
          "seconds": {
@@ -2804,18 +2954,6 @@ export const model = {
          "value": {
           "type": "bytes",
           "id": 1
-         }
-        }
-       },
-       "Any": {
-        "fields": {
-         "type_url": {
-          "type": "string",
-          "id": 1
-         },
-         "value": {
-          "type": "bytes",
-          "id": 2
          }
         }
        }

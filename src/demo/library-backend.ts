@@ -92,6 +92,8 @@ function handlers(store: LibraryStore): Record<string, Handler> {
     UpdateBook: (r) => store.updateBook(r),
     DeleteBook: (r) => store.deleteBook(r),
     CheckoutBook: (r) => store.checkoutBook(r),
+    UpdateBookCover: (r) => store.updateBookCover(r),
+    GetBookCover: (r) => store.getBookCover(r),
   };
 }
 

@@ -154,6 +154,8 @@ function checkBookFields(book: Message, fields: Iterable<string>): void {
 export class LibraryStore {
   private readonly shelves = new Map<string, Message>();
   private readonly books = new Map<string, Message>();
+  /** Cover images by book name: the bytes and media type as uploaded. */
+  private readonly covers = new Map<string, { content_type: string; data: Buffer }>();
   private nextId = 1;
   /** WatchShelf's change log and watchers. */
   private readonly changes = new ShelfChanges();
@@ -193,6 +195,7 @@ export class LibraryStore {
     }
     for (const book of books) {
       this.books.delete(str(book, 'name'));
+      this.covers.delete(str(book, 'name'));
       this.changes.record(name, 'SHELF_EVENT_KIND_REMOVED', book, toTimestamp(this.now()));
     }
     this.shelves.delete(name);
@@ -282,8 +285,35 @@ export class LibraryStore {
     requireName(name, 'name', BOOK_NAME, 'shelves/{shelf}/books/{book}');
     const book = this.book(name);
     this.books.delete(name);
+    this.covers.delete(name);
     this.changes.record(shelfOf(name), 'SHELF_EVENT_KIND_REMOVED', book, toTimestamp(this.now()));
     return {};
+  }
+
+  /** LibraryService.UpdateBookCover: stores the image the HTTP body carried (google.api.HttpBody). */
+  updateBookCover(request: Message): Message {
+    const name = str(request, 'name');
+    requireName(name, 'name', BOOK_NAME, 'shelves/{shelf}/books/{book}');
+    this.book(name);
+    const cover = (request['cover'] ?? null) as { content_type?: string; data?: Uint8Array } | null;
+    const contentType = (cover?.content_type ?? '').trim();
+    const data = cover?.data === undefined ? Buffer.alloc(0) : Buffer.from(cover.data);
+    if (!/^image\/[a-z0-9.+-]+$/i.test(contentType.split(';', 1)[0]!.trim())) {
+      throw badRequest('cover.content_type', `"${contentType}" is not an image type; send the image with Content-Type image/png, image/jpeg, …`);
+    }
+    if (data.length === 0) throw badRequest('cover.data', 'is empty; send the image as the request body');
+    this.covers.set(name, { content_type: contentType, data });
+    return { name, content_type: contentType, size_bytes: String(data.length) };
+  }
+
+  /** LibraryService.GetBookCover: the image as uploaded. */
+  getBookCover(request: Message): Message {
+    const name = str(request, 'name');
+    requireName(name, 'name', BOOK_NAME, 'shelves/{shelf}/books/{book}');
+    this.book(name);
+    const cover = this.covers.get(name);
+    if (cover === undefined) throw notFound('BookCover', `${name}/cover`);
+    return { content_type: cover.content_type, data: cover.data };
   }
 
   checkoutBook(request: Message): Message {

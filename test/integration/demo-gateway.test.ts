@@ -23,6 +23,22 @@ after(async () => {
 });
 
 describe('demo library API', () => {
+  it('uploads a cover image as the raw request body and downloads it byte-exact (google.api.HttpBody)', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const missing = await fetchJson(`${gateway.base}/v1/shelves/classics/books/frankenstein/cover`);
+    assert.equal(missing.status, 404);
+    const put = await fetchJson(`${gateway.base}/v1/shelves/classics/books/frankenstein/cover`, { method: 'PUT', body: png, headers: { 'content-type': 'image/png' } });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.json, { name: 'shelves/classics/books/frankenstein', contentType: 'image/png', sizeBytes: String(png.length) });
+    const got = await fetch(`${gateway.base}/v1/shelves/classics/books/frankenstein/cover`);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'image/png');
+    assert.ok(Buffer.from(await got.arrayBuffer()).equals(png));
+    const text = await fetchJson(`${gateway.base}/v1/shelves/classics/books/frankenstein/cover`, { method: 'PUT', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    assert.equal(text.status, 400);
+    assert.match(text.json.message, /not an image type/);
+  });
+
   it('lists shelves and gets one (GET with a path variable)', async () => {
     const list = await fetchJson(`${gateway.base}/v1/shelves`);
     assert.equal(list.status, 200, list.text);

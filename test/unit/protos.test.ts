@@ -74,7 +74,7 @@ describe('bundled protos', () => {
     assert.deepEqual(option('UpdateBook', '(protogate.v1.policy)'), { timeout: '2s', idempotent: true });
     assert.deepEqual(option('WatchShelf', '(google.api.http)'), { get: '/v1/{name=shelves/*}:watch' });
     assert.equal(service.methods['WatchShelf']?.responseStream, true);
-    assert.equal(Object.keys(service.methods).length, 11);
+    assert.equal(Object.keys(service.methods).length, 13);
   });
 
   it('buf build succeeds', () => {

@@ -7,6 +7,8 @@ import { renderError, type ErrorFormat } from './errors/error-body.js';
 import { GatewayError, badRequest, gatewayError } from './errors/gateway-error.js';
 import { rateLimitChannel, upstreamCallChannel, type RateLimitEvent, type UpstreamCallEvent } from './observability/request-events.js';
 import { takeQueryKey } from './policy/auth-api-key.js';
+import { cacheKey, createGetCaching } from './policy/get-caching.js';
+import type { StaleCacheOptions } from './policy/stale-cache.js';
 import type { AuthGate, RouteGuard } from './policy/authenticate.js';
 import type { RateLimiter, RouteLimiter } from './policy/rate-limit.js';
 import { truncate } from './errors/user-input.js';
@@ -87,6 +89,10 @@ export interface PipelineOptions extends TranscodeOptions {
   readonly onInternalError: (error: unknown, request: GatewayRequest) => void;
   /** Server streams (config `timeouts.stream`, `streaming`); absent: the defaults below. */
   readonly streaming?: StreamingOptions | undefined;
+  /** ETag + 304 on GET answers (config `etag`, on by default there); absent: off. */
+  readonly etag?: boolean | undefined;
+  /** Last good GET answers served stale while the upstream is unavailable (config `resilience.staleCache`); absent: off. */
+  readonly staleCache?: StaleCacheOptions | undefined;
 }
 
 const DEFAULT_STREAMING: StreamingOptions = { timeoutMs: 3_600_000, sseHeartbeatMs: 15_000, sseIdFields: {} };
@@ -113,6 +119,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   const guards = options.auth === undefined ? undefined : guardsOf(routes, options.auth);
   const limiters = options.rateLimit === undefined ? undefined : limitersOf(routes, options.rateLimit);
   const apiKeyQuery = options.auth?.apiKeyQuery;
+  // undefined when ETags and the stale cache are both off: then a GET answer costs one branch more
+  const getCaching = createGetCaching({ etag: options.etag === true, staleCache: options.staleCache });
 
   const fail = (error: GatewayError, route?: CompiledRoute): GatewayReply => {
     const rendered = renderError(error, options.errorFormat);
@@ -227,6 +235,11 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
     metadataToHeaders(result.headers, headers);
     metadataToHeaders(result.trailers, headers);
     if (!result.ok) {
+      if (getCaching !== undefined && spec.httpMethod === 'GET' && (result.code === Code.UNAVAILABLE || result.code === Code.DEADLINE_EXCEEDED)) {
+        // graceful degradation: the URL's last good answer, marked stale, rather than a 503/504
+        const stale = getCaching.stale(request.headers, cacheKey(path, query, subject));
+        if (stale !== undefined) return { ...stale, route };
+      }
       const decoded = result.statusDetails === undefined ? undefined : decodeStatusDetails(result.statusDetails);
       const details = decoded === undefined ? [] : detailsToJson(decoded.details, codecs, knownType);
       const reply = fail(upstreamError(result, details, exceededLocalLimit(result) === 'response'), route);
@@ -243,7 +256,8 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
         route,
       );
     }
-    return { statusCode: 200, headers, body, route };
+    const reply = { statusCode: 200, headers, body, route };
+    return getCaching === undefined || spec.httpMethod !== 'GET' ? reply : getCaching.fresh(reply, request.headers, cacheKey(path, query, subject));
   }
 
   const pipeline: Pipeline = {

@@ -303,9 +303,33 @@ export const configSchema = z
           })
           .strict()
           .default({}),
+        /**
+         * Graceful degradation (src/policy/stale-cache.ts): the last 200 answer of each GET URL (per
+         * principal on routes that need auth) is kept, and served with `Age` and `Cache-Status` when
+         * the upstream answers UNAVAILABLE or DEADLINE_EXCEEDED (breaker open, no address, outage).
+         */
+        staleCache: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** URLs kept; the least recently used go first. */
+            maxEntries: z.number().int().min(1).default(1000),
+            /** A larger answer is not kept. */
+            maxBodyBytes: z.number().int().min(1).default(256 * 1024),
+            /** All kept answers together; the least recently used go first. */
+            maxTotalBytes: z.number().int().min(1).default(64 * 1024 * 1024),
+            /** An answer older than this is never served (a client's `Cache-Control: max-stale=N` may ask for less). */
+            maxStale: duration.default('5m'),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
+    /**
+     * A weak ETag (SHA-256 of the body: 1–3 µs for a 1 KiB answer) on every 200 answer of a GET
+     * route, and 304 Not Modified when If-None-Match names it.
+     */
+    etag: z.boolean().default(true),
     /** Upstream deadlines (a client's grpc-timeout header can only shorten them). */
     timeouts: z
       .object({

@@ -5,10 +5,11 @@
 // (response-compression.ts), and a strong tag would then name two different byte sequences (nginx
 // weakens its ETags when it gzips for the same reason). If-None-Match compares weakly anyway.
 //
-// Cost, measured on this machine (Node 20, 2 cores; /tmp bench hashing JSON bodies 200k times):
-// sha256 ≈ 0.69 µs for 100 B, 1.2 µs for 1 KiB, 8.6 µs for 16 KiB — about 0.5 µs per KiB plus
-// ~0.6 µs per call (sha1 0.9/1.4/9.0 µs, md5 1.2/1.8/18.6 µs). Over the ~1 µs/KiB budget for small
-// bodies, so config `etag` (default true) turns it off.
+// Cost (bench/entity-tag.bench.ts; Node 20 on the shared 2-core dev machine): 0.7–1.4 µs for a
+// 100 B body, 1.2–2.9 µs for 1 KiB, 8.6–15 µs for 16 KiB, 0.7–0.8 µs per KiB beyond — idle vs
+// loaded. SHA-256 was the fastest of the three tried here (sha1 0.9/1.4/9.0 µs, md5
+// 1.2/1.8/18.6 µs, idle). Over the ~1 µs/KiB budget for small bodies, so config `etag` (default
+// true) can turn it off.
 import { createHash } from 'node:crypto';
 
 /** The weak entity tag of `body`: 128 bits of its SHA-256, base64url. */

@@ -11,6 +11,7 @@ import { buildOpenApi } from '../../codegen/openapi.js';
 import { servedDocument } from '../../codegen/openapi/served-document.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/config-schema.js';
+import type { StaleCacheOptions } from '../policy/stale-cache.js';
 import type { GatewayModel } from '../gateway-model.js';
 import { routeLimits } from '../policy/rate-limit.js';
 import { startAccessLog } from '../observability/access-log.js';
@@ -251,6 +252,8 @@ async function assembleGeneration(
       sseHeartbeatMs: parseDurationMs(config.streaming.sseHeartbeat)!,
       sseIdFields: config.streaming.sseIdFields,
     },
+    etag: config.etag,
+    staleCache: staleCacheOptions(config.resilience.staleCache),
   });
   const app = createHttpServer(
     pipeline,
@@ -453,7 +456,9 @@ function upstreamShape(config: GatewayConfig): string {
       .filter(([key]) => key.endsWith('File'))
       .map(([, file]) => `${String(file)}@${fileStamp(String(file))}`),
   );
-  return JSON.stringify([config.upstreams, config.upstream, config.resilience, files]);
+  // the stale cache lives in the pipeline, not in the connections: changing it keeps them
+  const { staleCache: _pipelineOnly, ...transportResilience } = config.resilience;
+  return JSON.stringify([config.upstreams, config.upstream, transportResilience, files]);
 }
 
 function fileStamp(file: string): string {
@@ -463,6 +468,12 @@ function fileStamp(file: string): string {
   } catch {
     return 'unreadable';
   }
+}
+
+/** Config `resilience.staleCache` for the pipeline; undefined when it is off. */
+function staleCacheOptions(config: GatewayConfig['resilience']['staleCache']): StaleCacheOptions | undefined {
+  if (!config.enabled) return undefined;
+  return { maxEntries: config.maxEntries, maxBodyBytes: config.maxBodyBytes, maxTotalBytes: config.maxTotalBytes, maxStaleMs: parseDurationMs(config.maxStale)! };
 }
 
 function drainTimeoutMs(config: GatewayConfig): number {

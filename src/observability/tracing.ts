@@ -19,8 +19,10 @@ import {
   TraceIdRatioBasedSampler,
   type IdGenerator,
 } from '@opentelemetry/sdk-trace-base';
+import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/config-schema.js';
 import type { Pipeline } from '../pipeline.js';
+import { loggedSpanExporter } from './logged-span-exporter.js';
 import { subscribeRequests, type RequestEvent, type UpstreamCallEvent } from './request-events.js';
 
 /** The gateway's tracer: one per gateway, observing each pipeline a reload builds. */
@@ -60,7 +62,7 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
 };
 
 /** Starts the exporter; spans are sent in batches to `config.otlpEndpoint`. */
-export function startTracing(config: GatewayConfig['tracing']): GatewayTracing {
+export function startTracing(config: GatewayConfig['tracing'], logger: Logger): GatewayTracing {
   const random = new RandomIdGenerator();
   // The tracer takes its ids from here: set just before each (synchronous) startSpan call.
   const presetIds = { traceId: '', spanId: '' };
@@ -72,9 +74,10 @@ export function startTracing(config: GatewayConfig['tracing']): GatewayTracing {
     idGenerator,
     // Bounded so a collector that hangs cannot hold a gateway's close for the default 30 s.
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: config.otlpEndpoint, headers: { ...config.headers }, timeoutMillis: EXPORT_TIMEOUT_MS }), {
-        exportTimeoutMillis: EXPORT_TIMEOUT_MS,
-      }),
+      new BatchSpanProcessor(
+        loggedSpanExporter(new OTLPTraceExporter({ url: config.otlpEndpoint, headers: { ...config.headers }, timeoutMillis: EXPORT_TIMEOUT_MS }), config.otlpEndpoint, logger),
+        { exportTimeoutMillis: EXPORT_TIMEOUT_MS },
+      ),
     ],
   });
   const tracer = provider.getTracer('protogate');

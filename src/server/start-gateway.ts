@@ -315,7 +315,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger, option
         });
   // Loaded only when enabled: without tracing the OpenTelemetry SDK is never imported. Per
   // gateway, like the metrics: `tracing` is a restart-only key.
-  const tracing = config.tracing.enabled ? (await import('../observability/tracing.js')).startTracing(config.tracing) : undefined;
+  const tracing = config.tracing.enabled ? (await import('../observability/tracing.js')).startTracing(config.tracing, logger) : undefined;
   const first = await buildGeneration(config, logger, metrics, tracing).catch(async (error: unknown) => {
     await tracing?.close();
     throw error;

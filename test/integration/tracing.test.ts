@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import pino, { type Logger } from 'pino';
 import { configSchema, type GatewayConfigInput } from '../../src/config/config-schema.js';
 import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { startRecordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
@@ -111,12 +112,15 @@ after(async () => {
   await receiver?.close();
 });
 
-function gatewayWith(tracing: GatewayConfigInput['tracing']): Promise<TestGateway> {
-  return startTestGateway({
-    protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
-    upstreams: [{ service: '*', target: backend.server.target }],
-    tracing,
-  });
+function gatewayWith(tracing: GatewayConfigInput['tracing'], logger?: Logger): Promise<TestGateway> {
+  return startTestGateway(
+    {
+      protos: { paths: [testProtosDir], files: ['echo/v1/echo.proto'] },
+      upstreams: [{ service: '*', target: backend.server.target }],
+      tracing,
+    },
+    logger,
+  );
 }
 
 /** The metadata a backend call carried, found by the request id the gateway forwards. */
@@ -270,10 +274,12 @@ describe('tracing off (the default)', () => {
 });
 
 describe('tracing with the collector down', () => {
-  it('serves requests, and close ends within the export timeout (5 s); the spans are lost, nothing fails', async () => {
+  it('serves requests, close ends within the export timeout (5 s), and the lost spans are logged', async () => {
     const down = await startOtlpReceiver();
     await down.close();
-    const gateway = await gatewayWith({ enabled: true, otlpEndpoint: down.url });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const gateway = await gatewayWith({ enabled: true, otlpEndpoint: down.url }, logger);
     const res = await fetchJson(`${gateway.base}/v1/echo/down`, { headers: { 'x-request-id': 'collector-down' } });
     assert.equal(res.status, 200);
     assert.match(arrivalOf('collector-down')['traceparent']?.[0] ?? '', TRACEPARENT);
@@ -281,6 +287,10 @@ describe('tracing with the collector down', () => {
     await gateway.close();
     // the exporter retries a refused connection until its timeout, never longer
     assert.ok(performance.now() - started < 8_000, `close took ${Math.round(performance.now() - started)} ms`);
+    const warning = lines.find((line) => line['msg'] === 'tracing: spans could not be exported');
+    assert.ok(warning, `a warning was logged: ${JSON.stringify(lines)}`);
+    assert.equal(warning['endpoint'], down.url);
+    assert.equal(warning['lostSpans'], 2, 'the SERVER and the CLIENT span');
   });
 });
 

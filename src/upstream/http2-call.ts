@@ -3,9 +3,7 @@
 // receive limit before buffering, and turn headers/trailers into a UnaryResult.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import { Code } from '../errors/codes.js';
-import { clientSafeMessage } from './client-safe-message.js';
-import { STATUS_DETAILS_KEY } from './metadata.js';
-import { codeForHttpStatus, decodeGrpcMessage, metadataPairsOf, parseGrpcStatus } from './http2-metadata.js';
+import { codeForHttpStatus, statusOfHeaderBlock } from './http2-metadata.js';
 import type { CancelSignal, MetadataPairs, StreamStatus, UnaryResult } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
 
@@ -20,7 +18,6 @@ const {
 } = http2.constants;
 
 const PREFIX_BYTES = 5;
-const EMPTY: MetadataPairs = [];
 
 /** One HTTP/2 connection of a transport, with the calls it carries. */
 export interface Http2Connection {
@@ -228,24 +225,7 @@ export function streamStatus(call: Http2StreamEnd, rstCode: number): StreamStatu
     if (rstCode !== NGHTTP2_NO_ERROR) return fail(call, codeForRstStream(rstCode), 'Upstream reset the call', `RST_STREAM code ${rstCode}`);
     return fail(call, headers === undefined ? Code.UNAVAILABLE : Code.INTERNAL, 'Upstream protocol error', 'stream ended without a status');
   }
-  const statusSource = (trailersOnly ? headers : trailers) as IncomingHttpHeaders;
-  const responseHeaders = trailersOnly || headers === undefined ? EMPTY : metadataPairsOf(headers);
-  const responseTrailers = metadataPairsOf(statusSource);
-  const code = parseGrpcStatus(statusSource['grpc-status']);
-  if (code === Code.OK) return { ok: true, headers: responseHeaders, trailers: responseTrailers };
-  const rawMessage = statusSource['grpc-message'];
-  const details = code === undefined ? 'missing grpc-status' : typeof rawMessage === 'string' ? decodeGrpcMessage(rawMessage) : '';
-  const finalCode = code ?? Code.UNKNOWN;
-  const rawDetails = statusSource[STATUS_DETAILS_KEY];
-  return {
-    ok: false,
-    code: finalCode,
-    message: clientSafeMessage(finalCode, details, call.owner.target),
-    statusDetails: typeof rawDetails === 'string' ? Buffer.from(rawDetails, 'base64') : undefined,
-    headers: responseHeaders,
-    trailers: responseTrailers,
-    cause: `${call.owner.target}${call.path}: ${details}`,
-  };
+  return statusOfHeaderBlock(call.owner.target, call.path, headers, trailersOnly ? undefined : trailers);
 }
 
 function withMetadata(failure: Failure, headers: MetadataPairs, trailers: MetadataPairs): Failure {

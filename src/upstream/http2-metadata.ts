@@ -4,8 +4,9 @@
 // Which names belong to the transport is decided once, in metadata.ts (`isTransportName`).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { Code } from '../errors/codes.js';
-import { isTransportName } from './metadata.js';
-import type { MetadataPairs } from './transport.js';
+import { clientSafeMessage } from './client-safe-message.js';
+import { isTransportName, STATUS_DETAILS_KEY } from './metadata.js';
+import type { MetadataPairs, StreamStatus } from './transport.js';
 
 // PROTOCOL-HTTP2.md: HeaderName → 1*( %x30-39 / %x61-7A / "_" / "-" / ".") ; ASCII-Value → 1*( %x20-%x7E )
 const LEGAL_NAME = /^[0-9a-z_.-]+$/;
@@ -123,4 +124,33 @@ export function codeForHttpStatus(status: number): number {
 export function parseGrpcStatus(value: string | string[] | undefined): number | undefined {
   if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) return undefined;
   return Number(value);
+}
+
+const NO_METADATA: MetadataPairs = [];
+
+/**
+ * The gRPC status a server sent in a header block: its trailers, or trailers-only response
+ * headers (`trailers` undefined). One reading for every HTTP/2 client (node:http2's
+ * http2-call.ts and the wire transport), so a result does not depend on which one produced it.
+ */
+export function statusOfHeaderBlock(target: string, path: string, headers: IncomingHttpHeaders | undefined, trailers: IncomingHttpHeaders | undefined): StreamStatus {
+  const trailersOnly = trailers === undefined;
+  const statusSource = (trailers ?? headers) as IncomingHttpHeaders;
+  const responseHeaders = trailersOnly || headers === undefined ? NO_METADATA : metadataPairsOf(headers);
+  const responseTrailers = metadataPairsOf(statusSource);
+  const code = parseGrpcStatus(statusSource['grpc-status']);
+  if (code === Code.OK) return { ok: true, headers: responseHeaders, trailers: responseTrailers };
+  const rawMessage = statusSource['grpc-message'];
+  const details = code === undefined ? 'missing grpc-status' : typeof rawMessage === 'string' ? decodeGrpcMessage(rawMessage) : '';
+  const finalCode = code ?? Code.UNKNOWN;
+  const rawDetails = statusSource[STATUS_DETAILS_KEY];
+  return {
+    ok: false,
+    code: finalCode,
+    message: clientSafeMessage(finalCode, details, target),
+    statusDetails: typeof rawDetails === 'string' ? Buffer.from(rawDetails, 'base64') : undefined,
+    headers: responseHeaders,
+    trailers: responseTrailers,
+    cause: `${target}${path}: ${details}`,
+  };
 }

@@ -2,10 +2,8 @@
 // rules, texts and metadata shape as the node:http2 transport (http2-call.ts `streamStatus`,
 // `nonGrpcResponse`), so a UnaryResult does not depend on which client produced it.
 import { Code } from '../../errors/codes.js';
-import { clientSafeMessage } from '../client-safe-message.js';
-import { codeForHttpStatus, decodeGrpcMessage, metadataPairsOf, parseGrpcStatus } from '../http2-metadata.js';
-import { STATUS_DETAILS_KEY } from '../metadata.js';
-import type { CallFailure, MetadataPairs, StreamStatus } from '../transport.js';
+import { codeForHttpStatus, statusOfHeaderBlock } from '../http2-metadata.js';
+import type { CallFailure, StreamStatus } from '../transport.js';
 import { localFailure } from '../unary-call.js';
 import { ErrorCode } from './frames.js';
 
@@ -23,8 +21,6 @@ const singleValueNames: ReadonlySet<string> = new Set([
   'location', 'max-forwards', 'proxy-authorization', 'range', 'referer', 'retry-after', 'tk',
   'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
 ]);
-
-const EMPTY: MetadataPairs = [];
 
 /** name, value, name, value… → a header map, repeats merged as node:http2 merges them. */
 export function headerMapOf(fields: readonly string[]): HeaderMap {
@@ -65,25 +61,7 @@ export function nonGrpcResponse(target: string, path: string, headers: HeaderMap
  * trailers-only headers (`trailers` undefined).
  */
 export function grpcStatus(target: string, path: string, headers: HeaderMap | undefined, trailers: HeaderMap | undefined): StreamStatus {
-  const trailersOnly = trailers === undefined;
-  const statusSource = (trailers ?? headers) as HeaderMap;
-  const responseHeaders = trailersOnly || headers === undefined ? EMPTY : metadataPairsOf(headers);
-  const responseTrailers = metadataPairsOf(statusSource);
-  const code = parseGrpcStatus(statusSource['grpc-status']);
-  if (code === Code.OK) return { ok: true, headers: responseHeaders, trailers: responseTrailers };
-  const rawMessage = statusSource['grpc-message'];
-  const details = code === undefined ? 'missing grpc-status' : typeof rawMessage === 'string' ? decodeGrpcMessage(rawMessage) : '';
-  const finalCode = code ?? Code.UNKNOWN;
-  const rawDetails = statusSource[STATUS_DETAILS_KEY];
-  return {
-    ok: false,
-    code: finalCode,
-    message: clientSafeMessage(finalCode, details, target),
-    statusDetails: typeof rawDetails === 'string' ? Buffer.from(rawDetails, 'base64') : undefined,
-    headers: responseHeaders,
-    trailers: responseTrailers,
-    cause: `${target}${path}: ${details}`,
-  };
+  return statusOfHeaderBlock(target, path, headers, trailers);
 }
 
 /** A stream that ended without a status: the server reset it, or ended it early. */

@@ -10,6 +10,7 @@ import pino, { type Logger } from 'pino';
 import { configSchema, type GatewayConfigInput } from '../../src/config/config-schema.js';
 import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { startRecordingBackend, type RecordingBackend } from '../helpers/recording-backend.js';
+import { startTickerBackend, TICKER_PROTO } from '../helpers/ticker-backend.js';
 
 /** One exported span, flattened from OTLP JSON. */
 interface ExportedSpan {
@@ -223,6 +224,34 @@ describe('tracing enabled (sampleRatio 1)', () => {
     assert.equal(server!.traceId, TRACE_ID);
     assert.equal(server!.attributes['http.response.status_code'], 404);
     assert.equal(server!.attributes['http.route'], undefined);
+  });
+});
+
+describe('tracing a server stream', () => {
+  it('the CLIENT span lasts the stream (no upstream-call event) and the backend got its context', async () => {
+    const ticker = await startTickerBackend();
+    try {
+      const gateway = await startTestGateway({
+        protos: { paths: [testProtosDir], files: [TICKER_PROTO] },
+        upstreams: [{ service: '*', target: ticker.target }],
+        tracing: { enabled: true, otlpEndpoint: receiver.url },
+      });
+      const res = await fetchJson(`${gateway.base}/v1/ticks/t?count=3&intervalMs=20`, { headers: { 'x-request-id': 'trace-stream', traceparent: sampled(TRACE_ID, CLIENT_SPAN_ID) } });
+      assert.equal(res.status, 200);
+      assert.equal(res.text.trim().split('\n').length, 3, 'three NDJSON ticks');
+      await gateway.close();
+      const [server, client] = spansOf('trace-stream');
+      assert.ok(server && client);
+      assert.equal(server.name, 'GET /v1/ticks/{name}');
+      assert.equal(server.traceId, TRACE_ID);
+      assert.equal(client.name, 'stream.v1.TickerService/Tick');
+      assert.equal(client.parentSpanId, server.spanId);
+      assert.equal(client.attributes['rpc.grpc.status_code'], 0);
+      assert.ok(client.endMs - client.startMs >= 30, `the CLIENT span covers the ticks (${client.endMs - client.startMs} ms)`);
+      assert.deepEqual(ticker.seenMetadata.at(-1)?.get('traceparent'), [sampled(TRACE_ID, client.spanId)]);
+    } finally {
+      await ticker.close();
+    }
   });
 });
 

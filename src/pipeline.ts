@@ -54,6 +54,8 @@ export interface GatewayReply {
   error?: GatewayError;
   /** The route that served the request, for the access log. */
   route?: CompiledRoute;
+  /** Set on a kept answer served because the upstream was unavailable (policy/stale-cache.ts), for logs and metrics. */
+  stale?: true;
   /**
    * A server stream (pipeline-stream.ts): the records to write after the headers, pulled one at
    * a time as the client takes them (`body` is empty). Stopping early cancels the upstream call.
@@ -238,7 +240,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       if (getCaching !== undefined && spec.httpMethod === 'GET' && (result.code === Code.UNAVAILABLE || result.code === Code.DEADLINE_EXCEEDED)) {
         // graceful degradation: the URL's last good answer, marked stale, rather than a 503/504
         const stale = getCaching.stale(request.headers, cacheKey(path, query, subject));
-        if (stale !== undefined) return { ...stale, route };
+        if (stale !== undefined) return { ...stale, route, stale: true };
       }
       const decoded = result.statusDetails === undefined ? undefined : decodeStatusDetails(result.statusDetails);
       const details = decoded === undefined ? [] : detailsToJson(decoded.details, codecs, knownType);

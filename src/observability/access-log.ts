@@ -37,6 +37,8 @@ export function startAccessLog(pipeline: Pipeline, logger: Logger, options: Acce
           bytes: event.bytes,
           // undefined (left out of the line) unless the request failed with an internal detail
           cause: event.cause,
+          // left out unless the answer was a kept one served while the upstream was unavailable
+          stale: event.stale,
         },
         'request',
       );

@@ -104,6 +104,12 @@ export function createGatewayMetrics(pipeline: Pipeline | undefined, options: Ga
     labelNames: ['route', 'method'],
     registers,
   });
+  const staleAnswers = new Counter({
+    name: 'protogate_stale_answers_total',
+    help: 'GET answers served from resilience.staleCache because the upstream was unavailable, by route template and method.',
+    labelNames: ['route', 'method'],
+    registers,
+  });
   const rateLimitStoreFailures = new Counter({
     name: 'protogate_rate_limit_store_failures_total',
     help: 'Rate-limit checks the store (Redis) failed to answer; each was let through or answered 503 per rateLimit.onStoreFailure.',
@@ -190,6 +196,7 @@ export function createGatewayMetrics(pipeline: Pipeline | undefined, options: Ga
       if (counter === undefined) series.byStatus.set(event.status, (counter = requests.labels(series.route, series.method, String(event.status))));
       counter.inc();
       series.duration.observe(event.durationMs / 1000);
+      if (event.stale === true) staleAnswers.labels(series.route, series.method).inc();
       inFlight.dec();
     };
     const onUpstreamCall = (event: UpstreamCallEvent): void => {

@@ -45,6 +45,8 @@ export interface RequestEvent {
    * client's trace context from them, and matches the request's upstream call by this object.
    */
   readonly headers?: IncomingHttpHeaders | undefined;
+  /** True when the answer was a kept one, served because the upstream was unavailable (resilience.staleCache). */
+  readonly stale?: boolean | undefined;
 }
 
 /** One call to an upstream has finished (published by the pipeline around the transport call). */

@@ -317,6 +317,7 @@ function publishRequest(
     bytes,
     cause: causeOf(result.error),
     headers,
+    stale: result.stale,
   };
   requestChannel.publish(event);
 }

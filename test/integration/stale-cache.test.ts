@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair } from 'jose';
+import pino from 'pino';
 import type { GatewayConfigInput } from '../../src/config/config-schema.js';
 import { fetchJson, startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
@@ -26,13 +27,16 @@ async function startGenerationBackend(generation: { value: number }): Promise<Ru
   return startRawGrpcServer({ '/echo.v1.EchoService/Echo': answer });
 }
 
-async function startStaleGateway(backend: RunningGrpcServer, extra: Partial<GatewayConfigInput> = {}, maxStale = '1m'): Promise<TestGateway> {
-  return startTestGateway({
-    protos: ECHO,
-    upstreams: [{ service: '*', target: backend.target }],
-    resilience: { ...NO_RETRIES, staleCache: { enabled: true, maxStale } },
-    ...extra,
-  });
+async function startStaleGateway(backend: RunningGrpcServer, extra: Partial<GatewayConfigInput> = {}, maxStale = '1m', logger?: pino.Logger): Promise<TestGateway> {
+  return startTestGateway(
+    {
+      protos: ECHO,
+      upstreams: [{ service: '*', target: backend.target }],
+      resilience: { ...NO_RETRIES, staleCache: { enabled: true, maxStale } },
+      ...extra,
+    },
+    logger,
+  );
 }
 
 describe('stale cache: the backend stops', () => {
@@ -41,10 +45,12 @@ describe('stale cache: the backend stops', () => {
   let gateway: TestGateway;
   let lastEtag: string;
   let lastBody: string;
+  const accessLines: Array<Record<string, unknown>> = [];
 
   before(async () => {
     backend = await startGenerationBackend(generation);
-    gateway = await startStaleGateway(backend);
+    const logger = pino({ level: 'info' }, { write: (line: string) => void accessLines.push(JSON.parse(line) as Record<string, unknown>) });
+    gateway = await startStaleGateway(backend, { server: { adminPort: 0 }, log: { level: 'info', access: true } }, '1m', logger);
     assert.equal((await fetchJson(`${gateway.base}/v1/echo/a?words=x`)).json.count, 1);
     assert.equal((await fetchJson(`${gateway.base}/v1/echo/a`)).json.count, 1);
     assert.equal((await fetchJson(`${gateway.base}/v1/echo`, { method: 'POST', json: { id: 'posted' } })).status, 200);
@@ -74,6 +80,27 @@ describe('stale cache: the backend stops', () => {
     assert.equal(res.headers.get('cache-status'), STALE);
     assert.equal(res.headers.get('etag'), lastEtag, 'the stale answer keeps its ETag');
     assert.equal(res.headers.get('content-type'), 'application/json');
+  });
+
+  it('counts stale answers in /metrics and marks them in the access log', async () => {
+    accessLines.length = 0;
+    const scrape = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('protogate_stale_answers_total{route="/v1/echo/{id}",method="GET"}'));
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    const before = await scrape();
+    assert.equal((await fetchJson(`${gateway.base}/v1/echo/a`)).status, 200);
+    assert.equal((await fetchJson(`${gateway.base}/v1/echo/never`)).status, 503);
+    assert.equal(await scrape(), before + 1);
+    const requests = accessLines.filter((line) => line['msg'] === 'request');
+    assert.deepEqual(
+      requests.map((line) => [line['status'], line['stale']]),
+      [
+        [200, true],
+        [503, undefined],
+      ],
+    );
   });
 
   it('keys by path and query: another query string has its own entry', async () => {

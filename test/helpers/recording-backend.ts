@@ -4,8 +4,7 @@
 // "kill" stops the whole server mid-call; Fail answers the status code given in `code`.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { bundledProtosDir } from '../../src/package-paths.js';
-import { testProtosDir } from './gateway.js';
+import { loadTestRoot } from './proto-root.js';
 import { startRawGrpcServer, type RunningGrpcServer } from './grpc-server.js';
 
 /** One call as the backend saw it. */
@@ -28,21 +27,7 @@ let echoRoot: protobuf.Root | undefined;
 /** echo.proto loaded with protobufjs (proto field names kept). */
 export function echoTypes(): { EchoMessage: protobuf.Type } {
   if (echoRoot === undefined) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => {
-      for (const dir of [testProtosDir, bundledProtosDir]) {
-        try {
-          protobuf.util.fs.readFileSync(`${dir}/${target}`);
-          return `${dir}/${target}`;
-        } catch {
-          // next root
-        }
-      }
-      return target;
-    };
-    root.loadSync('echo/v1/echo.proto', { keepCase: true });
-    root.resolveAll();
-    echoRoot = root;
+    echoRoot = loadTestRoot('echo/v1/echo.proto');
   }
   return { EchoMessage: echoRoot.lookupType('echo.v1.EchoMessage') };
 }

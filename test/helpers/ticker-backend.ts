@@ -3,9 +3,7 @@
 // `fail_code` after `fail_after`, gated by the test, endless, or a flood written with
 // backpressure; client-streaming `Collect` joins the names of the ticks it receives.
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { bundledProtosDir } from '../../src/package-paths.js';
-import { testProtosDir } from './gateway.js';
+import { loadTestRoot } from './proto-root.js';
 import { grpcError, startStreamingGrpcServer, writeWithBackpressure, type RunningStreamingServer } from './grpc-stream-server.js';
 
 /** The proto file, relative to testProtosDir. */
@@ -35,20 +33,7 @@ export interface TickerBackend extends RunningStreamingServer {
 
 /** Starts the ticker backend on 127.0.0.1:0. */
 export async function startTickerBackend(): Promise<TickerBackend> {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    for (const dir of [testProtosDir, bundledProtosDir]) {
-      try {
-        protobuf.util.fs.readFileSync(`${dir}/${target}`);
-        return `${dir}/${target}`;
-      } catch {
-        // next root
-      }
-    }
-    return target;
-  };
-  root.loadSync([TICKER_PROTO]);
-  root.resolveAll();
+  const root = loadTestRoot([TICKER_PROTO], {});
   const TickRequest = root.lookupType('stream.v1.TickRequest');
   const Tick = root.lookupType('stream.v1.Tick');
   const tick = (name: string, seq: number, padding = 0): Buffer =>

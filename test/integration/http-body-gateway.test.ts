@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import protobuf from 'protobufjs';
-import { bundledProtosDir } from '../../src/package-paths.js';
 import { startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
+import { loadTestRoot } from '../helpers/proto-root.js';
 import * as grpc from '@grpc/grpc-js';
 
 let backend: grpc.Server;
@@ -22,20 +22,7 @@ const stored = new Map<string, { content_type: string; data: Buffer }>();
 let nextContentType = '';
 
 before(async () => {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    for (const dir of [testProtosDir, bundledProtosDir]) {
-      try {
-        protobuf.util.fs.readFileSync(`${dir}/${target}`);
-        return `${dir}/${target}`;
-      } catch {
-        // next root
-      }
-    }
-    return target;
-  };
-  root.loadSync(['media/v1/media.proto'], { keepCase: true });
-  root.resolveAll();
+  const root = loadTestRoot('media/v1/media.proto');
   HttpBody = root.lookupType('google.api.HttpBody');
   SetCoverRequest = root.lookupType('media.v1.SetCoverRequest');
   GetBlobRequest = root.lookupType('media.v1.GetBlobRequest');

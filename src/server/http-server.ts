@@ -262,6 +262,10 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
           length = payload.length;
           headers['content-encoding'] = encoding;
         }
+      } else if (compression !== undefined && result.statusCode === 304) {
+        // RFC 9110 §15.4.5: a 304 carries the Vary its 200 would have; the body it stands for is
+        // not at hand, so say it always (a cache then keys by Accept-Encoding: correct, if finer)
+        addVary(headers, 'Accept-Encoding');
       }
       // Written directly: the reply is already serialised, so Fastify's send path has nothing to add.
       reply.hijack();

@@ -249,6 +249,7 @@ describe('ETag and If-None-Match', () => {
       assert.equal(await res.text(), '');
       assert.equal(res.headers.get('etag'), etag);
       assert.equal(res.headers.get('content-length'), null, 'a 304 does not claim an empty representation');
+      assert.equal(res.headers.get('vary'), 'Accept-Encoding', 'the Vary its 200 may carry (compression is on by default)');
     }
     const changed = await fetchJson(`${gateway.base}/v1/echo/e`, { headers: { 'if-none-match': 'W/"other"' } });
     assert.equal(changed.status, 200);

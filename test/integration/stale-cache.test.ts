@@ -142,6 +142,50 @@ describe('stale cache: the backend stops', () => {
   });
 });
 
+describe('stale cache: the breaker and deadlines', () => {
+  it('serves the kept answer while the circuit breaker is open (it answers UNAVAILABLE without calling)', async () => {
+    const backend = await startGenerationBackend({ value: 4 });
+    const gateway = await startStaleGateway(backend, { server: { adminPort: 0 }, resilience: { ...NO_RETRIES, breaker: { failureThreshold: 2, cooldown: '1m' }, staleCache: { enabled: true } } });
+    try {
+      const fresh = await fetchJson(`${gateway.base}/v1/echo/kept`);
+      await backend.close();
+      for (const id of ['x1', 'x2', 'x3']) assert.equal((await fetchJson(`${gateway.base}/v1/echo/${id}`)).status, 503);
+      const metrics = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
+      assert.match(metrics, new RegExp(`protogate_upstream_breaker_state\\{target="${backend.target}"\\} 2`), 'the breaker is open');
+      const res = await fetchJson(`${gateway.base}/v1/echo/kept`);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, fresh.text);
+      assert.equal(res.headers.get('cache-status'), STALE);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('serves the kept answer when the upstream call runs out of its deadline (DEADLINE_EXCEEDED)', async () => {
+    // Slow has a 300 ms deadline (proto option): the first call answers at once, later ones too late
+    let calls = 0;
+    const backend = await startRawGrpcServer({
+      '/echo.v1.EchoService/Slow': async (request: Buffer) => {
+        if (calls++ > 0) await sleep(1000);
+        return request;
+      },
+    });
+    const gateway = await startStaleGateway(backend);
+    try {
+      const fresh = await fetchJson(`${gateway.base}/v1/slow/s`);
+      assert.equal(fresh.status, 200, fresh.text);
+      const res = await fetchJson(`${gateway.base}/v1/slow/s`);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, fresh.text);
+      assert.equal(res.headers.get('cache-status'), STALE);
+      assert.equal((await fetchJson(`${gateway.base}/v1/slow/other`)).status, 504, 'without a kept answer: the deadline error');
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+  });
+});
+
 describe('stale cache: maxStale', () => {
   it('never serves an entry older than maxStale', async () => {
     const backend = await startGenerationBackend({ value: 1 });

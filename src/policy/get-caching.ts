@@ -29,9 +29,9 @@ export interface GetCaching {
   /** The stale cache, when enabled (for metrics and tests). */
   readonly cache: StaleCache | undefined;
   /** A 200 answer of a GET route: tagged, kept, and turned into a 304 when the client holds it. */
-  fresh<R extends Reply>(reply: R, headers: IncomingHttpHeaders, key: string | undefined): R;
+  fresh<R extends Reply>(reply: R, headers: IncomingHttpHeaders, key: string): R;
   /** The kept answer for `key` (see cacheKey), when the client accepts a stale one; else undefined. */
-  stale(headers: IncomingHttpHeaders, key: string | undefined): Reply | undefined;
+  stale(headers: IncomingHttpHeaders, key: string): Reply | undefined;
 }
 
 /**
@@ -61,7 +61,7 @@ export function createGetCaching(options: GetCachingOptions): GetCaching | undef
     fresh(reply, headers, key) {
       // the tag is computed once, when the answer arrives, and kept with it for stale answers
       const etag = options.etag ? entityTag(reply.body) : '';
-      if (cache !== undefined && key !== undefined && !clientCacheDirectives(headers['cache-control'], headers.pragma).noStore) {
+      if (cache !== undefined && !clientCacheDirectives(headers['cache-control'], headers.pragma).noStore) {
         const entry: StaleEntry = { body: reply.body, headers: { ...reply.headers }, etag, storedAt: now(), bytes: Buffer.byteLength(reply.body) };
         cache.store(key, entry);
       }
@@ -70,7 +70,7 @@ export function createGetCaching(options: GetCachingOptions): GetCaching | undef
       return noneMatchHits(headers['if-none-match'], etag) ? notModified(reply) : reply;
     },
     stale(headers, key) {
-      if (cache === undefined || key === undefined) return undefined;
+      if (cache === undefined) return undefined;
       const directives = clientCacheDirectives(headers['cache-control'], headers.pragma);
       if (directives.noCache || directives.noStore) return undefined;
       const at = now();

@@ -3,7 +3,7 @@
 // API-key header's name, which schemes are configured, whether unannotated routes need a
 // credential (`auth.defaultPolicy`) or which routes the config rate-limits. Served docs must
 // tell the truth about the wire, so the gateway rewrites those parts before serving.
-import type { RouteRateLimitSpec, RouteSpec } from '../../src/gateway-model.js';
+import type { RouteAuthSpec, RouteRateLimitSpec, RouteSpec } from '../../src/gateway-model.js';
 import { markRateLimited, addRateLimitComponents, TOO_MANY_REQUESTS } from './rate-limit-responses.js';
 import type { Schema } from './schemas.js';
 import { API_KEY_SCHEME, AUTH_ERROR_RESPONSES, BEARER_SCHEME, ERROR_RESPONSE_COMPONENTS, STATUS_SCHEMA } from './status-schema.js';
@@ -18,6 +18,8 @@ export interface ServedPolicies {
     readonly jwt: boolean;
     readonly apiKey?: { readonly header: string; readonly query?: string | undefined } | undefined;
     readonly defaultPolicy: 'public' | 'authenticated';
+    /** What a route requires when the config can say more than the proto (`auth.routes`); default: the proto's, else defaultPolicy. */
+    readonly policyFor?: ((route: RouteSpec) => RouteAuthSpec | undefined) | undefined;
   };
   /** The limit the gateway applies to a route (proto annotation, else config), if any. */
   rateLimitFor(route: RouteSpec): RouteRateLimitSpec | undefined;
@@ -57,7 +59,7 @@ export function servedDocument(document: Record<string, unknown>, routes: readon
 
 /** Sets an operation's `security` and 401/403 entries; true when it requires a credential. */
 function secure(operation: Schema, route: RouteSpec, auth: NonNullable<ServedPolicies['auth']>): boolean {
-  const policy = route.auth ?? (auth.defaultPolicy === 'authenticated' ? { public: false, scopes: [] as readonly string[] } : undefined);
+  const policy = auth.policyFor !== undefined ? auth.policyFor(route) : (route.auth ?? (auth.defaultPolicy === 'authenticated' ? { public: false, scopes: [] as readonly string[] } : undefined));
   const responses = operation['responses'] as Record<string, Schema>;
   if (policy === undefined || policy.public) {
     operation['security'] = [];

@@ -2,7 +2,7 @@
 // from it. Unknown keys are errors. CLI flags override these values.
 import { z } from 'zod';
 import { parseIpRange } from '../policy/ip-ranges.js';
-import { RATE_LIMIT_KEYS, isRateLimitWindow } from '../gateway-model.js';
+import { AUTH_SCHEMES, RATE_LIMIT_KEYS, isRateLimitWindow } from '../gateway-model.js';
 import { parseDurationMs } from './duration.js';
 
 const duration = z.string().refine((text) => (parseDurationMs(text) ?? 0) > 0, {
@@ -32,6 +32,24 @@ const jwsAlgorithm = z.string().superRefine((alg, ctx) => {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not a supported JWS algorithm; use one of ${JWS_ALGORITHMS.join(', ')}` });
   }
 });
+/** What a method requires (auth.routes), as `(protogate.v1.policy).auth` writes it in a proto. */
+const authRouteRule = z
+  .object({
+    /** Anyone may call; nothing else may be set then. */
+    public: z.boolean().default(false),
+    /** Scopes the credential must all carry. */
+    scopes: z.array(z.string().regex(/^[\x21-\x7e]+$/, 'must be a scope without spaces')).default([]),
+    /** Roles of which the caller must hold one. */
+    roles: z.array(z.string().regex(/^[\x21-\x7e]+$/, 'must be a role without spaces')).default([]),
+    /** Schemes accepted (jwt, api-key); empty: every configured one. */
+    schemes: z.array(z.enum(AUTH_SCHEMES)).default([]),
+  })
+  .strict()
+  .superRefine((rule, ctx) => {
+    if (rule.public && (rule.scopes.length > 0 || rule.roles.length > 0 || rule.schemes.length > 0)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['public'], message: 'is true together with scopes, roles or schemes; a public method checks none of them' });
+    }
+  });
 /** One API key (auth.apiKeys.keys, or an entry of auth.apiKeys.keysFile). */
 export const apiKeyEntry = z
   .object({
@@ -548,6 +566,13 @@ export const configSchema = z
         forwardToken: z.boolean().default(false),
         /** For routes whose protos set no `auth`: `public` (anyone) or `authenticated` (any valid credential). */
         defaultPolicy: z.enum(['public', 'authenticated']).default('public'),
+        /**
+         * Requirements of methods whose protos set no `auth`, by operationId (e.g.
+         * "LibraryService_DeleteShelf", which covers its additional bindings too) or by
+         * fully-qualified service name. A proto annotation wins; then the operationId, the
+         * service, and defaultPolicy.
+         */
+        routes: z.record(z.string(), authRouteRule).default({}),
         /** Metadata names the verified identity is sent under; the same names from clients are always dropped. */
         identityHeaders: z
           .object({ subject: metadataName.default('x-user-id'), scopes: metadataName.default('x-user-scopes'), roles: metadataName.default('x-user-roles') })
@@ -558,6 +583,17 @@ export const configSchema = z
       .superRefine((auth, ctx) => {
         if (auth.jwt === undefined && auth.apiKeys === undefined) {
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'needs at least one scheme: jwt or apiKeys' });
+        }
+        for (const [name, rule] of Object.entries(auth.routes)) {
+          rule.schemes.forEach((scheme, i) => {
+            if ((scheme === 'jwt' ? auth.jwt : auth.apiKeys) === undefined) {
+              ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ['routes', name, 'schemes', i],
+                message: `is "${scheme}", which is not configured; add auth.${scheme === 'jwt' ? 'jwt' : 'apiKeys'} or remove it`,
+              });
+            }
+          });
         }
       })
       .optional(),

@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { Code } from '../errors/codes.js';
 import { gatewayError, type GatewayError } from '../errors/gateway-error.js';
-import { AUTH_SCHEMES, type GatewayModel, type RouteSpec } from '../gateway-model.js';
+import { AUTH_SCHEMES, type GatewayModel, type RouteAuthSpec, type RouteSpec } from '../gateway-model.js';
 import { createApiKeyVerifier } from './auth-api-key.js';
 import { createJwtVerifier, type CredentialResult, type JwksEvents } from './auth-jwt.js';
 
@@ -149,12 +149,13 @@ export function createAuthGate(config: AuthConfig, events: AuthEvents = {}): Aut
     };
   }
 
+  const policyOf = authPolicyResolver(config);
   return {
     // `authorization` is consumed here: a client's never reaches a backend unless verified and forwardToken is on
     identityNames: [subjectName, scopesName, rolesName, 'authorization'],
     apiKeyQuery,
     guardFor(spec) {
-      const policy = spec.auth ?? (config.defaultPolicy === 'authenticated' ? { public: false, scopes: [] } : undefined);
+      const policy = policyOf(spec);
       if (policy === undefined || policy.public) return undefined;
       const named = (policy.schemes ?? []) as readonly SchemeName[];
       // startGateway refuses routes naming unconfigured schemes (unconfiguredSchemeRoutes), so this filter only orders them
@@ -162,6 +163,29 @@ export function createAuthGate(config: AuthConfig, events: AuthEvents = {}): Aut
       return routeGuard(spec, accepted, { scopes: policy.scopes, roles: policy.roles ?? [] });
     },
   };
+}
+
+/**
+ * What each route requires, decided once: the proto's `auth` (method, else service), else
+ * `auth.routes` by the route's operationId, by its rpc's primary operationId (so additional
+ * bindings follow the rpc), by its service, else `defaultPolicy`. Undefined: public.
+ */
+export function authPolicyResolver(config: AuthConfig): (spec: RouteSpec) => RouteAuthSpec | undefined {
+  const routes = config.routes;
+  const rule = (name: string): RouteAuthSpec | undefined => (Object.hasOwn(routes, name) ? routes[name] : undefined);
+  const fallback: RouteAuthSpec | undefined = config.defaultPolicy === 'authenticated' ? { public: false, scopes: [] } : undefined;
+  return (spec) => spec.auth ?? rule(spec.operationId) ?? rule(primaryOperationId(spec)) ?? rule(spec.service) ?? fallback;
+}
+
+/** `Service_Method` without an additional binding's `_n` suffix. */
+function primaryOperationId(spec: RouteSpec): string {
+  return spec.bindingIndex === 0 ? spec.operationId : spec.operationId.replace(/_\d+$/, '');
+}
+
+/** `auth.routes` names that match no served operationId or service, for a startup error. */
+export function unknownAuthRouteNames(model: GatewayModel, config: AuthConfig): string[] {
+  const known = new Set(model.routes.flatMap((route) => [route.operationId, route.service]));
+  return Object.keys(config.routes).filter((name) => !known.has(name));
 }
 
 /** The schemes the config sets up, in the order credentials are looked for. */

@@ -20,7 +20,7 @@ import type { GatewayTracing } from '../observability/tracing.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import { sseIdFieldProblems } from '../pipeline-stream.js';
 import { queryKeyShadows } from '../policy/auth-api-key.js';
-import { createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, type AuthGate } from '../policy/authenticate.js';
+import { authPolicyResolver, createAuthGate, routesNeedingAuth, unconfiguredSchemeRoutes, unknownAuthRouteNames, type AuthGate } from '../policy/authenticate.js';
 import { createCorsPolicy } from '../policy/cors.js';
 import { createSharedRateLimitStore, type SharedRateLimitStore } from './rate-limit-store.js';
 import { createIpFilter } from '../policy/ip-filter.js';
@@ -124,6 +124,12 @@ export function checkAuthPolicies(model: GatewayModel, config: GatewayConfig): v
     const { route, field } = shadowed;
     throw new StartupError(
       `auth.apiKeys.query is "${query}", which is also the request field ${field} of ${route.service}/${route.method} (${route.source.file}:${route.source.line}); its query value would be taken as an API key: choose another parameter name`,
+    );
+  }
+  const unknown = unknownAuthRouteNames(model, config.auth)[0];
+  if (unknown !== undefined) {
+    throw new StartupError(
+      `auth.routes.${unknown}: names no served operationId or service (use an operationId such as ${model.routes[0]?.operationId ?? 'Service_Method'}, or a fully-qualified service name)`,
     );
   }
   const unconfigured = unconfiguredSchemeRoutes(model, config.auth)[0];
@@ -492,6 +498,7 @@ function documentAsServed(document: Record<string, unknown>, model: GatewayModel
             jwt: auth.jwt !== undefined,
             apiKey: auth.apiKeys === undefined ? undefined : { header: auth.apiKeys.header, query: auth.apiKeys.query },
             defaultPolicy: auth.defaultPolicy,
+            policyFor: authPolicyResolver(auth),
           },
         }),
     rateLimitFor: (route) => limits.get(route),

@@ -53,7 +53,7 @@ async function sign(claims: Record<string, unknown>, options: { key?: CryptoKey 
 }
 
 function route(auth: RouteSpec['auth']): RouteSpec {
-  return { service: 'secure.v1.SecureService', method: 'Write', ...(auth === undefined ? {} : { auth }) } as RouteSpec;
+  return { service: 'secure.v1.SecureService', method: 'Write', operationId: 'SecureService_Write', bindingIndex: 0, ...(auth === undefined ? {} : { auth }) } as RouteSpec;
 }
 
 const needsWrite = route({ public: false, scopes: ['notes.write'] });

@@ -10,6 +10,7 @@ import http2, { type ClientHttp2Session, type ClientSessionOptions, type Outgoin
 import { Code } from '../errors/codes.js';
 import type { ChannelPoolOptions } from './channel-pool.js';
 import { abort, attachStream, expire, Http2Call, type Http2CallOwner, type Http2Connection } from './http2-call.js';
+import { DeadlineSweep } from './deadline-sweep.js';
 import { addRequestMetadata, encodeGrpcTimeout } from './http2-metadata.js';
 import { failedClientStream } from './client-stream.js';
 import { Http2ClientStream } from './http2-client-stream.js';
@@ -27,8 +28,6 @@ export interface Http2Transport extends UpstreamTransport {
 
 const DEFAULT_SIZE = 1;
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-/** how often the deadline sweep runs while calls are in flight */
-const SWEEP_INTERVAL_MS = 5;
 /** above this a request is written as prefix + message rather than copied into one frame */
 const COPY_LIMIT_BYTES = 64 * 1024;
 // gRPC connection backoff (connection-backoff.md): 1 s initial, ×1.6, ±20 % jitter; capped lower
@@ -78,12 +77,11 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
   readonly #keepaliveMs: number | undefined;
   readonly #slots: Slot[] = [];
   #next = 0;
-  #head: Http2Call | undefined = undefined;
+  /** calls in flight, and the one timer that ends those past their deadline */
+  readonly #calls = new DeadlineSweep<Http2Call>(expire);
   #inFlight = 0;
-  #sweep: NodeJS.Timeout | undefined = undefined;
   #closed = false;
   #drained: Array<() => void> = [];
-  readonly #sweepCalls = (): void => this.#expireDue();
 
   constructor(options: ChannelPoolOptions) {
     const size = options.size ?? DEFAULT_SIZE;
@@ -241,11 +239,7 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
 
   /** Http2CallOwner: a call has its result. */
   callSettled(call: Http2Call): void {
-    // unlink from the list of calls in flight
-    if (call.prev === undefined) this.#head = call.next;
-    else call.prev.next = call.next;
-    if (call.next !== undefined) call.next.prev = call.prev;
-    call.prev = call.next = undefined;
+    this.#calls.remove(call);
     this.#countOut(call.connection);
   }
 
@@ -283,29 +277,8 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
   }
 
   #track(call: Http2Call): void {
-    call.next = this.#head;
-    if (this.#head !== undefined) this.#head.prev = call;
-    this.#head = call;
+    this.#calls.add(call);
     this.#countIn(call.connection);
-    if (this.#sweep === undefined) {
-      this.#sweep = setInterval(this.#sweepCalls, SWEEP_INTERVAL_MS);
-      this.#sweep.unref(); // the streams keep the process alive, not the sweep
-    }
-  }
-
-  /** The shared deadline timer: ends every call past its deadline; stops once nothing is in flight. */
-  #expireDue(): void {
-    if (this.#head === undefined) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
-      return;
-    }
-    const now = Date.now();
-    for (let call: Http2Call | undefined = this.#head; call !== undefined; ) {
-      const next: Http2Call | undefined = call.next;
-      if (call.deadline <= now) expire(call);
-      call = next;
-    }
   }
 
   #connectionFor(slot: Slot, now: number): Http2Connection | undefined {

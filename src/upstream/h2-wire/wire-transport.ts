@@ -13,6 +13,7 @@
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { Code } from '../../errors/codes.js';
 import type { ChannelPoolOptions } from '../channel-pool.js';
+import { DeadlineSweep } from '../deadline-sweep.js';
 import { addRequestMetadata } from '../http2-metadata.js';
 import { createHttp2Transport, type Http2Transport } from '../http2-transport.js';
 import type { ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from '../transport.js';
@@ -29,8 +30,6 @@ export interface WireTransport extends UpstreamTransport {
 
 const DEFAULT_SIZE = 1;
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-/** how often the deadline sweep runs while calls are in flight */
-const SWEEP_INTERVAL_MS = 5;
 /** encoded :path fields kept per transport (one per method called); beyond this, encoded per call */
 const MAX_CACHED_PATHS = 10_000;
 // gRPC connection backoff (connection-backoff.md), as http2-transport.ts: 1 s initial, ×1.6, ±20 %, capped at 30 s.
@@ -67,12 +66,11 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
   readonly #connections = new Set<WireConnection>();
   #streams: Http2Transport | undefined = undefined;
   #next = 0;
-  #head: WireCall | undefined = undefined;
+  /** calls in flight, and the one timer that ends those past their deadline */
+  readonly #calls = new DeadlineSweep<WireCall>(expire);
   #inFlight = 0;
-  #sweep: NodeJS.Timeout | undefined = undefined;
   #closed = false;
   #drained: Array<() => void> = [];
-  readonly #sweepCalls = (): void => this.#expireDue();
 
   constructor(options: ChannelPoolOptions) {
     const size = options.size ?? DEFAULT_SIZE;
@@ -181,10 +179,7 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
 
   /** WireCallOwner: a call has its result. */
   callSettled(call: WireCall): void {
-    if (call.prev === undefined) this.#head = call.next;
-    else call.prev.next = call.next;
-    if (call.next !== undefined) call.next.prev = call.prev;
-    call.prev = call.next = undefined;
+    this.#calls.remove(call);
     this.#countOut(call.connection);
   }
 
@@ -240,14 +235,8 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
   }
 
   #track(call: WireCall): void {
-    call.next = this.#head;
-    if (this.#head !== undefined) this.#head.prev = call;
-    this.#head = call;
+    this.#calls.add(call);
     this.#countIn(call.connection);
-    if (this.#sweep === undefined) {
-      this.#sweep = setInterval(this.#sweepCalls, SWEEP_INTERVAL_MS);
-      this.#sweep.unref(); // the sockets keep the process alive, not the sweep
-    }
   }
 
   /** A call started on `connection`: its socket stays ref'd and close() waits for it. */
@@ -263,21 +252,6 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
       const waiting = this.#drained;
       this.#drained = [];
       for (const resolve of waiting) resolve();
-    }
-  }
-
-  /** The shared deadline timer: ends every call past its deadline; stops once nothing is in flight. */
-  #expireDue(): void {
-    if (this.#head === undefined) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
-      return;
-    }
-    const now = Date.now();
-    for (let call: WireCall | undefined = this.#head; call !== undefined; ) {
-      const next: WireCall | undefined = call.next;
-      if (call.deadline <= now) expire(call);
-      call = next;
     }
   }
 

@@ -108,14 +108,9 @@ export function createStreamServer(
       const headers: Record<string, string | string[]> = {};
       metadataToHeaders(call.headers(), headers);
       if (first === undefined) {
-        const status = call.status();
-        if (!status.ok) {
-          const reply = fail(errorOf(status), route);
-          Object.assign(reply.headers, headers);
-          return reply;
-        }
         // an empty stream: still a stream of the asked format, and the trailers can go as headers
-        metadataToHeaders(status.trailers, headers);
+        const failed = endedEarly(call, headers, route, fail, errorOf);
+        if (failed !== undefined) return failed;
       }
       const format = streamFormatFor(inputs.accept);
       headers['content-type'] = STREAM_CONTENT_TYPES[format];
@@ -147,6 +142,27 @@ export function createStreamServer(
 }
 
 /**
+ * A stream that ended before its first message: its failure as a normal error reply (with the
+ * response metadata in `headers`), or undefined when it ended OK — its trailers then join `headers`.
+ */
+function endedEarly(
+  call: ServerStreamCall,
+  headers: Record<string, string | string[]>,
+  route: CompiledRoute,
+  fail: (error: GatewayError, route?: CompiledRoute) => GatewayReply,
+  errorOf: (status: CallFailure) => GatewayError,
+): GatewayReply | undefined {
+  const status = call.status();
+  if (status.ok) {
+    metadataToHeaders(status.trailers, headers);
+    return undefined;
+  }
+  const reply = fail(errorOf(status), route);
+  Object.assign(reply.headers, headers);
+  return reply;
+}
+
+/**
  * A server stream of google.api.HttpBody messages: a download. The first message decides the
  * Content-Type (so the status waits for it), then each message's data is written as it comes,
  * with no framing. A failure after the start cannot be told in-band; the response is cut off
@@ -165,13 +181,8 @@ async function rawStream(
   metadataToHeaders(call.headers(), headers);
   headers['x-content-type-options'] = 'nosniff';
   if (firstMessage === undefined) {
-    const status = call.status();
-    if (!status.ok) {
-      const reply = fail(errorOf(status), route);
-      Object.assign(reply.headers, headers);
-      return reply;
-    }
-    metadataToHeaders(status.trailers, headers);
+    const failed = endedEarly(call, headers, route, fail, errorOf);
+    if (failed !== undefined) return failed;
     headers['content-type'] = 'application/octet-stream';
     return { statusCode: 200, headers, body: Buffer.alloc(0), route };
   }

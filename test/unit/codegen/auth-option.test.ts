@@ -2,13 +2,12 @@
 // read into RouteSpec.auth (absent lists stay absent), bad names rejected at load with
 // file:line:col and the fix, and the result survives `generate` + `serve --generated` unchanged.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { buildModel } from '../../../codegen/build-model.js';
 import { readGeneratedModel, writeGeneratedOutput } from '../../../codegen/generated-output.js';
-import { ProtoError } from '../../../codegen/source-location.js';
+import { assertProtoError, buildProtoText } from '../../helpers/proto-text.js';
 
 const header = `syntax = "proto3";
 package authz.v1;
@@ -16,12 +15,6 @@ import "google/api/annotations.proto";
 import "protogate/options.proto";
 `;
 const messages = 'message Req { string id = 1; }\n';
-
-function build(text: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'protogate-authz-'));
-  writeFileSync(path.join(dir, 'main.proto'), text);
-  return buildModel({ protoPaths: [dir], protoFiles: ['main.proto'] }).model;
-}
 
 /** One service; `servicePolicy` goes in the service (line 6), `policy` on rpc A (line 8 without a service policy). */
 function proto(policy: string, servicePolicy = ''): string {
@@ -34,23 +27,9 @@ ${policy === '' ? '' : `    option (protogate.v1.policy) = { ${policy} };\n`}  }
 ${messages}`;
 }
 
-function expectError(text: string, line: number, col: number, problem: RegExp): void {
-  assert.throws(
-    () => build(text),
-    (error: unknown) => {
-      assert.ok(error instanceof ProtoError, `expected a ProtoError, got ${String(error)}`);
-      assert.equal(error.location.line, line, error.message);
-      assert.equal(error.location.col, col, error.message);
-      assert.match(error.message, problem);
-      assert.match(error.message, /^\S+main\.proto:\d+:\d+: .+ \(.+\)$/s, 'file:line:col: problem (fix)');
-      return true;
-    },
-  );
-}
-
 describe('auth roles and schemes in the model', () => {
   it('reads roles and schemes (duplicates dropped); a policy without them has neither key', () => {
-    const model = build(proto('auth: { roles: ["librarian", "admin"] schemes: ["jwt", "jwt"] scopes: ["a.b"] }', 'auth: {}'));
+    const model = buildProtoText(proto('auth: { roles: ["librarian", "admin"] schemes: ["jwt", "jwt"] scopes: ["a.b"] }', 'auth: {}'));
     const a = model.routes.find((route) => route.method === 'A')!;
     assert.deepEqual(a.auth, { public: false, scopes: ['a.b'], roles: ['librarian', 'admin'], schemes: ['jwt'] });
     const b = model.routes.find((route) => route.method === 'B')!;
@@ -59,12 +38,12 @@ describe('auth roles and schemes in the model', () => {
   });
 
   it('a service policy gives its roles and schemes to every method without its own auth', () => {
-    const model = build(proto('', 'auth: { roles: "admin" schemes: "api-key" }'));
+    const model = buildProtoText(proto('', 'auth: { roles: "admin" schemes: "api-key" }'));
     for (const route of model.routes) assert.deepEqual(route.auth, { public: false, scopes: [], roles: ['admin'], schemes: ['api-key'] });
   });
 
   it('round-trips through the generated module', async () => {
-    const model = build(proto('auth: { roles: ["librarian"] schemes: ["api-key", "jwt"] }'));
+    const model = buildProtoText(proto('auth: { roles: ["librarian"] schemes: ["api-key", "jwt"] }'));
     const dir = mkdtempSync(path.join(tmpdir(), 'protogate-authz-gen-'));
     writeGeneratedOutput(dir, model, {}, ['main.proto']);
     const read = await readGeneratedModel(dir);
@@ -75,19 +54,19 @@ describe('auth roles and schemes in the model', () => {
 
 describe('bad auth options are rejected at load', () => {
   it('an unknown scheme, located at its name', () => {
-    expectError(proto('auth: { schemes: ["jwt", "oauth"] }'), 8, 64, /auth scheme "oauth" is not a scheme protogate knows.*use "jwt" or "api-key"/s);
+    assertProtoError(proto('auth: { schemes: ["jwt", "oauth"] }'), 8, 64, /auth scheme "oauth" is not a scheme protogate knows.*use "jwt" or "api-key"/s);
   });
 
   it('an unknown scheme in the service policy, located in the service', () => {
-    expectError(proto('', 'auth: { schemes: ["basic"] }'), 6, 63, /auth scheme "basic"/);
+    assertProtoError(proto('', 'auth: { schemes: ["basic"] }'), 6, 63, /auth scheme "basic"/);
   });
 
   it('a role with a space', () => {
-    expectError(proto('auth: { roles: ["book keeper"] }'), 8, 46, /auth role "book keeper" is not a valid role name/);
+    assertProtoError(proto('auth: { roles: ["book keeper"] }'), 8, 46, /auth role "book keeper" is not a valid role name/);
   });
 
   it('public together with roles or schemes', () => {
-    expectError(proto('auth: { public: true roles: ["admin"] }'), 8, 46, /public: true together with roles/);
-    expectError(proto('auth: { public: true schemes: ["jwt"] }'), 8, 46, /public: true together with schemes/);
+    assertProtoError(proto('auth: { public: true roles: ["admin"] }'), 8, 46, /public: true together with roles/);
+    assertProtoError(proto('auth: { public: true schemes: ["jwt"] }'), 8, 46, /public: true together with schemes/);
   });
 });

@@ -2,13 +2,12 @@
 // RouteSpec.rateLimit (the method's replaces the service's), bad values rejected at load with
 // file:line:col and the fix, and the result survives `generate` + `serve --generated` unchanged.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { buildModel } from '../../../codegen/build-model.js';
 import { readGeneratedModel, writeGeneratedOutput } from '../../../codegen/generated-output.js';
-import { ProtoError } from '../../../codegen/source-location.js';
+import { assertProtoError, buildProtoText } from '../../helpers/proto-text.js';
 
 const header = `syntax = "proto3";
 package rl.v1;
@@ -16,12 +15,6 @@ import "google/api/annotations.proto";
 import "protogate/options.proto";
 `;
 const messages = 'message Req { string id = 1; }\n';
-
-function build(text: string) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'protogate-rl-'));
-  writeFileSync(path.join(dir, 'main.proto'), text);
-  return buildModel({ protoPaths: [dir], protoFiles: ['main.proto'] }).model;
-}
 
 /** One service; `servicePolicy` goes in the service, `policy` on rpc A (line 8 when the service sets none). */
 function proto(policy: string, servicePolicy = ''): string {
@@ -34,23 +27,9 @@ ${policy === '' ? '' : `    option (protogate.v1.policy) = { ${policy} };\n`}  }
 ${messages}`;
 }
 
-function expectError(text: string, line: number, col: number, problem: RegExp): void {
-  assert.throws(
-    () => build(text),
-    (error: unknown) => {
-      assert.ok(error instanceof ProtoError, `expected a ProtoError, got ${String(error)}`);
-      assert.equal(error.location.line, line, error.message);
-      assert.equal(error.location.col, col, error.message);
-      assert.match(error.message, problem);
-      assert.match(error.message, /^\S+main\.proto:\d+:\d+: .+ \(.+\)$/s, 'file:line:col: problem (fix)');
-      return true;
-    },
-  );
-}
-
 describe('rate_limit in the model', () => {
   it('reads a method limit onto every binding of the rpc; key defaults to principal', () => {
-    const model = build(proto('rate_limit: { requests: 10 per: "1m" }'));
+    const model = buildProtoText(proto('rate_limit: { requests: 10 per: "1m" }'));
     const a = model.routes.filter((route) => route.method === 'A');
     assert.equal(a.length, 2);
     for (const route of a) assert.deepEqual(route.rateLimit, { requests: 10, perMs: 60_000, key: 'principal' });
@@ -58,13 +37,13 @@ describe('rate_limit in the model', () => {
   });
 
   it('a service limit applies to every method; a method limit replaces it whole', () => {
-    const model = build(proto('rate_limit: { requests: 3 per: "1s" key: "ip" }', 'rate_limit: { requests: 100 per: "1h" }'));
+    const model = buildProtoText(proto('rate_limit: { requests: 3 per: "1s" key: "ip" }', 'rate_limit: { requests: 100 per: "1h" }'));
     assert.deepEqual(model.routes.find((route) => route.method === 'A')!.rateLimit, { requests: 3, perMs: 1000, key: 'ip' });
     assert.deepEqual(model.routes.find((route) => route.method === 'B')!.rateLimit, { requests: 100, perMs: 3_600_000, key: 'principal' });
   });
 
   it('round-trips through the generated module unchanged', async () => {
-    const model = build(proto('rate_limit: { requests: 7 per: "30s" key: "ip" } timeout: "2s"', 'rate_limit: { requests: 100 per: "1m" }'));
+    const model = buildProtoText(proto('rate_limit: { requests: 7 per: "30s" key: "ip" } timeout: "2s"', 'rate_limit: { requests: 100 per: "1m" }'));
     const dir = mkdtempSync(path.join(tmpdir(), 'protogate-rl-gen-'));
     writeGeneratedOutput(dir, model, {}, ['main.proto']);
     const read = await readGeneratedModel(dir);
@@ -77,13 +56,13 @@ describe('rate_limit in the model', () => {
 describe('bad rate_limit values are rejected at load', () => {
   // Line 8 is the policy line: header (4 lines) + "service S {" + "rpc A…" + http option.
   const line = 8;
-  it('requests 0', () => expectError(proto('rate_limit: { requests: 0 per: "1s" }'), line, 52, /rate_limit\.requests is 0; a rate limit allows at least 1/));
-  it('requests missing', () => expectError(proto('rate_limit: { per: "1s" }'), line, 38, /rate_limit\.requests is not set/));
-  it('per missing', () => expectError(proto('rate_limit: { requests: 5 }'), line, 38, /rate_limit\.per is not set/));
-  it('per not a duration', () => expectError(proto('rate_limit: { requests: 5 per: "soon" }'), line, 70, /rate_limit\.per "soon" is not a whole number of seconds/));
-  it('per below a second', () => expectError(proto('rate_limit: { requests: 5 per: "500ms" }'), line, 70, /"500ms" is not a whole number of seconds.*"1s", "60s" or "1m"/s));
-  it('per with a fraction of a second', () => expectError(proto('rate_limit: { requests: 5 per: "1.5s" }'), line, 70, /"1\.5s" is not a whole number/));
+  it('requests 0', () => assertProtoError(proto('rate_limit: { requests: 0 per: "1s" }'), line, 52, /rate_limit\.requests is 0; a rate limit allows at least 1/));
+  it('requests missing', () => assertProtoError(proto('rate_limit: { per: "1s" }'), line, 38, /rate_limit\.requests is not set/));
+  it('per missing', () => assertProtoError(proto('rate_limit: { requests: 5 }'), line, 38, /rate_limit\.per is not set/));
+  it('per not a duration', () => assertProtoError(proto('rate_limit: { requests: 5 per: "soon" }'), line, 70, /rate_limit\.per "soon" is not a whole number of seconds/));
+  it('per below a second', () => assertProtoError(proto('rate_limit: { requests: 5 per: "500ms" }'), line, 70, /"500ms" is not a whole number of seconds.*"1s", "60s" or "1m"/s));
+  it('per with a fraction of a second', () => assertProtoError(proto('rate_limit: { requests: 5 per: "1.5s" }'), line, 70, /"1\.5s" is not a whole number/));
   it('an unknown key', () =>
-    expectError(proto('rate_limit: { requests: 5 per: "1s" key: "user" }'), line, 80, /rate_limit\.key "user" is not a rate-limit key \(use one of "principal", "ip"\)/));
-  it('in the service policy too', () => assert.throws(() => build(proto('', 'rate_limit: { requests: 0 per: "1s" }')), /rate_limit\.requests is 0/));
+    assertProtoError(proto('rate_limit: { requests: 5 per: "1s" key: "user" }'), line, 80, /rate_limit\.key "user" is not a rate-limit key \(use one of "principal", "ip"\)/));
+  it('in the service policy too', () => assert.throws(() => buildProtoText(proto('', 'rate_limit: { requests: 0 per: "1s" }')), /rate_limit\.requests is 0/));
 });

@@ -7,9 +7,9 @@ import type { LoadedProtos } from './load-protos.js';
 import { buildOperation } from './openapi/operations.js';
 import { planPaths, type ResourceNames } from './openapi/paths.js';
 import { collectResourcePatterns, fieldAt, namesFromPatterns, patternsOfField, type ResourcePatterns } from './openapi/resource-patterns.js';
-import { SchemaRegistry, type Schema } from './openapi/schemas.js';
+import { refTo, SchemaRegistry, type Schema } from './openapi/schemas.js';
 import { addRateLimitComponents, markRateLimited } from './openapi/rate-limit-responses.js';
-import { AUTH_RESPONSE_NAMES, ERROR_RESPONSE_COMPONENTS, SECURITY_SCHEMES, STATUS_SCHEMA, statusSchema } from './openapi/status-schema.js';
+import { AUTH_RESPONSE_NAMES, ERROR_RESPONSE_COMPONENTS, SECURITY_SCHEMES, STATUS_SCHEMA, statusSchema, withStatusRef } from './openapi/status-schema.js';
 
 /** One document per service, for teams that publish each API on its own (`generate --openapi-per-service`). */
 export function buildServiceDocuments(model: GatewayModel, protos: LoadedProtos): Map<string, Record<string, unknown>> {
@@ -44,13 +44,14 @@ export function buildOpenApi(model: GatewayModel, protos: LoadedProtos): Record<
   const responseComponents = secured
     ? ERROR_RESPONSE_COMPONENTS
     : Object.fromEntries(Object.entries(ERROR_RESPONSE_COMPONENTS).filter(([name]) => !AUTH_RESPONSE_NAMES.has(name)));
-  const responses = JSON.parse(JSON.stringify(responseComponents).replaceAll(`/${STATUS_SCHEMA}"`, `/${statusName}"`)) as Schema;
+  const statusRef = refTo(statusName)['$ref'] as string;
+  const responses = withStatusRef(responseComponents, statusRef) as Schema;
   const components: Schema = {
     schemas: sortKeys({ ...schemas, [statusName]: statusSchema() }),
     responses,
     ...(secured ? { securitySchemes: structuredClone(referencedSchemes(paths)) as Schema } : {}),
   };
-  if (model.routes.some((route) => route.rateLimit !== undefined)) addRateLimitComponents(components, `#/components/schemas/${statusName}`);
+  if (model.routes.some((route) => route.rateLimit !== undefined)) addRateLimitComponents(components, statusRef);
   const document: Record<string, unknown> = {
     openapi: '3.1.0',
     info: {

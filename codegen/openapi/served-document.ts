@@ -6,7 +6,7 @@
 import type { RouteAuthSpec, RouteRateLimitSpec, RouteSpec } from '../../src/gateway-model.js';
 import { markRateLimited, addRateLimitComponents, TOO_MANY_REQUESTS } from './rate-limit-responses.js';
 import type { Schema } from './schemas.js';
-import { API_KEY_SCHEME, AUTH_ERROR_RESPONSES, BEARER_SCHEME, ERROR_RESPONSE_COMPONENTS, STATUS_SCHEMA } from './status-schema.js';
+import { API_KEY_SCHEME, AUTH_ERROR_RESPONSES, BEARER_SCHEME, ERROR_RESPONSE_COMPONENTS, STATUS_SCHEMA, withStatusRef } from './status-schema.js';
 
 /** The scheme component for an API key sent as a query parameter. */
 export const API_KEY_QUERY_SCHEME = 'apiKeyQueryAuth';
@@ -114,8 +114,4 @@ function statusRefOf(components: Schema): string {
   const error = (components['responses'] as Record<string, Schema> | undefined)?.['Error'];
   const ref = (error?.['content'] as Record<string, { schema?: { $ref?: string } }> | undefined)?.['application/json']?.schema?.$ref;
   return ref ?? `#/components/schemas/${STATUS_SCHEMA}`;
-}
-
-function withStatusRef(response: Schema, statusRef: string): Schema {
-  return JSON.parse(JSON.stringify(response).replaceAll(`"#/components/schemas/${STATUS_SCHEMA}"`, JSON.stringify(statusRef))) as Schema;
 }

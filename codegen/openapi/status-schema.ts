@@ -26,6 +26,14 @@ export function statusSchema(): Schema {
   };
 }
 
+/**
+ * A copy of `value` whose references to the Status schema point at `statusRef` instead: a proto
+ * message named `Status` outside any package keeps that name, and the error body moves aside.
+ */
+export function withStatusRef<T>(value: T, statusRef: string): T {
+  return JSON.parse(JSON.stringify(value).replaceAll(JSON.stringify(refTo(STATUS_SCHEMA)['$ref']), JSON.stringify(statusRef))) as T;
+}
+
 const errorResponse = (description: string): Schema => ({
   description,
   content: { 'application/json': { schema: refTo(STATUS_SCHEMA) } },

@@ -26,31 +26,28 @@ export function workerCount(workers: GatewayConfig['server']['workers']): number
 /** Serves until SIGTERM/SIGINT; resolves to the exit code. */
 export async function serve(config: GatewayConfig, source: ServeSource): Promise<number> {
   const logger = createLogger(config.log);
-  // SIGHUP's default action ends the process: while starting, note it and reload once serving.
-  let hangupWhileStarting = false;
-  const early = () => (hangupWhileStarting = true);
-  process.on('SIGHUP', early);
+  const hangup = holdHangups(logger);
   const workers = workerCount(config.server.workers);
   if (cluster.isPrimary && workers > 1) {
     try {
       await checkServable(config);
-    } finally {
-      process.removeListener('SIGHUP', early);
+    } catch (error) {
+      hangup.release();
+      throw error;
     }
-    return servePrimary(config, workers, logger);
+    // The primary installs its own SIGHUP listener at once; ours goes only after it, leaving no gap.
+    const exited = servePrimary(config, workers, logger);
+    hangup.release();
+    return exited;
   }
   // A worker leaves the admin port to the primary, which sums every worker's metrics.
   const adapt = cluster.isWorker ? (c: GatewayConfig): GatewayConfig => ({ ...c, server: { ...c.server, adminPort: undefined } }) : (c: GatewayConfig) => c;
   let gateway: RunningGateway;
   try {
     gateway = await startGateway(adapt(config), logger, { collectMetrics: cluster.isWorker });
-  } finally {
-    process.removeListener('SIGHUP', early);
-  }
-  if (cluster.isWorker) {
-    announceWorker(gateway.metrics?.registry, gateway.port, gateway.pipeline.routes.length);
-  } else {
-    process.stderr.write(`protogate: serving ${gateway.pipeline.routes.length} routes on ${url(config.server.host, gateway.port)}${adminNote(config.server.host, gateway.adminPort)}\n`);
+  } catch (error) {
+    hangup.release();
+    throw error;
   }
   const watcher = config.server.watchConfig && source.configFile !== undefined ? watchConfigFile(source.configFile, () => reload('config file changed')) : undefined;
   function reload(reason: string): void {
@@ -67,16 +64,63 @@ export async function serve(config: GatewayConfig, source: ServeSource): Promise
       (error: unknown) => rejected(logger, reason, error),
     );
   }
-  const onHangup = () => reload('SIGHUP');
-  process.on('SIGHUP', onHangup);
-  if (hangupWhileStarting) reload('SIGHUP');
+  hangup.serving(() => reload('SIGHUP'));
+  if (cluster.isWorker) {
+    // Announced only now that SIGHUP reloads: the primary signals the workers it counts as listening.
+    announceWorker(gateway.metrics?.registry, gateway.port, gateway.pipeline.routes.length);
+  } else {
+    process.stderr.write(`protogate: serving ${gateway.pipeline.routes.length} routes on ${url(config.server.host, gateway.port)}${adminNote(config.server.host, gateway.adminPort)}\n`);
+  }
   const code = await stopOnSignal(gateway, logger, () => {
     watcher?.close();
-    process.removeListener('SIGHUP', onHangup);
+    hangup.draining();
   });
+  // The listener stays (it holds no process open): a SIGHUP while the process ends is ignored, not fatal.
   // A worker's IPC channel would keep it alive; closing it lets the process end with its code.
   if (cluster.isWorker) process.disconnect();
   return code;
+}
+
+/** SIGHUP over serve's life: held while starting, a reload while serving, ignored while draining. */
+interface HeldHangups {
+  /** From now on SIGHUP calls `reload`; a SIGHUP held while starting calls it at once. */
+  serving(reload: () => void): void;
+  /** From now on SIGHUP is logged and ignored. */
+  draining(): void;
+  /** Removes the listener (SIGHUP's default action, ending the process, applies again). */
+  release(): void;
+}
+
+/**
+ * One SIGHUP listener for all of serve's life. Node restores SIGHUP's default action (end the
+ * process) whenever the last listener is removed, so swapping one listener for the next would
+ * open a window where a reload kills the process — a cluster worker signalled just as it starts
+ * serving, or one signalled while it drains.
+ */
+function holdHangups(logger: Logger): HeldHangups {
+  let state: 'starting' | 'held' | 'serving' | 'draining' = 'starting';
+  let reload: (() => void) | undefined;
+  const listener = () => {
+    if (state === 'serving') reload?.();
+    else if (state === 'draining') logger.info('SIGHUP ignored: shutting down');
+    else state = 'held';
+  };
+  process.on('SIGHUP', listener);
+  return {
+    serving(onHangup) {
+      const held = state === 'held';
+      state = 'serving';
+      reload = onHangup;
+      if (held) onHangup();
+    },
+    draining() {
+      state = 'draining';
+      reload = undefined;
+    },
+    release() {
+      process.removeListener('SIGHUP', listener);
+    },
+  };
 }
 
 function rejected(logger: Logger, reason: string, error: unknown): void {

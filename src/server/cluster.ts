@@ -1,7 +1,8 @@
 // `serve --workers N`: node:cluster worker processes share the main port (the primary accepts
 // and hands connections round-robin); the primary restarts crashed workers with backoff,
-// forwards SIGTERM/SIGINT (drain and exit) and SIGHUP (reload), and serves the admin port with
-// every worker's metrics summed (prom-client's AggregatorRegistry).
+// forwards SIGTERM/SIGINT (drain and exit) and SIGHUP (reload; a worker still starting gets it once
+// it listens), and serves the admin port with every worker's metrics summed (prom-client's
+// AggregatorRegistry).
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -39,6 +40,8 @@ export function runClusterPrimary(options: ClusterOptions): Promise<number> {
   const { logger } = options;
   const aggregator = new AggregatorRegistry();
   const listening = new Set<Worker>();
+  // Workers that were starting when SIGHUP came: signalled once they listen (see reload).
+  const reloadPending = new Set<Worker>();
   const startedAt = new Map<Worker, number>();
   let everListened = false;
   let stopping = false;
@@ -59,6 +62,7 @@ export function runClusterPrimary(options: ClusterOptions): Promise<number> {
       worker.on('message', (message: ListeningMessage) => {
         if (message?.type !== 'protogate:listening') return;
         listening.add(worker);
+        if (reloadPending.delete(worker)) worker.process.kill('SIGHUP');
         if (!everListened) {
           everListened = true;
           void startAdmin().then((adminPort) => options.onListening({ port: message.port, routes: message.routes, adminPort }));
@@ -66,6 +70,7 @@ export function runClusterPrimary(options: ClusterOptions): Promise<number> {
       });
       worker.on('exit', (code, signal) => {
         const wasListening = listening.delete(worker);
+        reloadPending.delete(worker);
         const lived = Date.now() - (startedAt.get(worker) ?? Date.now());
         startedAt.delete(worker);
         if (stopping) {
@@ -113,9 +118,19 @@ export function runClusterPrimary(options: ClusterOptions): Promise<number> {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
       finish();
     };
+    // A starting worker may not handle SIGHUP yet (its default action ends the process), and it may
+    // have read the config before the change this SIGHUP announces: it reloads once it listens.
     const reload = () => {
-      logger.info({ workers: listening.size }, 'SIGHUP: each worker reloads its config');
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+      if (stopping) {
+        logger.info('SIGHUP ignored: shutting down');
+        return;
+      }
+      for (const worker of Object.values(cluster.workers ?? {})) {
+        if (worker === undefined) continue;
+        if (listening.has(worker)) worker.process.kill('SIGHUP');
+        else reloadPending.add(worker);
+      }
+      logger.info({ workers: listening.size, pending: reloadPending.size }, 'SIGHUP: each worker reloads its config');
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -124,7 +139,7 @@ export function runClusterPrimary(options: ClusterOptions): Promise<number> {
   });
 }
 
-/** In a worker: answers the primary's metrics requests from `registry`, and reports listening. */
+/** In a worker: answers the primary's metrics requests from `registry`, and reports listening (call once SIGHUP reloads). */
 export function announceWorker(registry: Registry | undefined, port: number, routes: number): void {
   if (registry !== undefined) {
     new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests

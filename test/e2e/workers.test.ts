@@ -114,4 +114,41 @@ describe('serve --workers 2', () => {
       assert.equal(await gateway.stop('SIGTERM'), 0, gateway.stderr());
     }
   });
+
+  // The race behind a flaky run: SIGHUP reaching the primary while a replacement worker starts.
+  // Signalled at once, that worker died of SIGHUP's default action; now it reloads once it listens.
+  it('reloads a worker that was still starting when SIGHUP came, once it listens', { timeout: 120_000 }, async (t) => {
+    const gateway = await startServing([
+      '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto',
+      '--upstream', `echo.v1.EchoService=${backend.target}`,
+      '--host', '127.0.0.1', '--port', '0', '--workers', '2',
+    ]);
+    try {
+      const pid = gateway.child.pid!;
+      await gateway.waitForLog(() => gateway.logs.filter((l) => l.msg === 'protogate listening').length >= 2);
+      const [victim, survivor] = workerPids(pid);
+      assert.ok(victim !== undefined && survivor !== undefined, `worker processes of ${pid}`);
+      process.kill(victim, 'SIGKILL');
+      await gateway.waitForLog((line) => line.msg === 'worker exited; restarting it');
+      // SIGHUP as soon as the replacement process exists, long before it can listen.
+      let replacement: number | undefined;
+      for (let i = 0; i < 3000 && replacement === undefined; i++) {
+        replacement = workerPids(pid).find((child) => child !== survivor && child !== victim);
+        if (replacement === undefined) await sleep(5);
+      }
+      assert.ok(replacement !== undefined, 'the primary forked a replacement');
+      gateway.child.kill('SIGHUP');
+
+      const forwarded = await gateway.waitForLog((line) => line.msg === 'SIGHUP: each worker reloads its config');
+      t.diagnostic(`at SIGHUP the primary counted ${String(forwarded['workers'])} listening worker(s), ${String(forwarded['pending'])} starting`);
+      assert.equal(forwarded['pending'], 1, 'the replacement was still starting (the race this test is about)');
+      // Log lines carry no pid: two reloads and no second exit mean both workers reloaded.
+      await gateway.waitForLog((line) => line.msg === 'config reloaded' && gateway.logs.filter((l) => l.msg === 'config reloaded').length >= 2);
+      assert.equal(gateway.logs.filter((line) => line.msg === 'worker exited; restarting it').length, 1, 'no worker died of the SIGHUP');
+      assert.deepEqual(workerPids(pid).sort(), [survivor, replacement].sort());
+      assert.equal((await get(`${gateway.base}/v1/echo/after-reload`)).status, 200);
+    } finally {
+      assert.equal(await gateway.stop('SIGTERM'), 0, gateway.stderr());
+    }
+  });
 });

@@ -9,12 +9,14 @@
 // 100 B body, 1.2–2.9 µs for 1 KiB, 8.6–15 µs for 16 KiB, 0.7–0.8 µs per KiB beyond — idle vs
 // loaded. SHA-256 was the fastest of the three tried here (sha1 0.9/1.4/9.0 µs, md5
 // 1.2/1.8/18.6 µs, idle). Over the ~1 µs/KiB budget for small bodies, so config `etag` (default
-// true) can turn it off.
-import { createHash } from 'node:crypto';
+// true) can turn it off. The one-shot `crypto.hash` (Node ≥ 20.12) halves the small-body cost
+// against createHash().update().digest() (0.5 vs 1.2 µs for the 330 B bench item): no Hash
+// object per call.
+import { hash } from 'node:crypto';
 
 /** The weak entity tag of `body`: 128 bits of its SHA-256, base64url. */
 export function entityTag(body: string): string {
-  return `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  return `W/"${hash('sha256', body, 'base64url').slice(0, 22)}"`;
 }
 
 /**

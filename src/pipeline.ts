@@ -9,6 +9,7 @@ import { rateLimitChannel, upstreamCallChannel, type RateLimitEvent, type Upstre
 import { takeQueryKey } from './policy/auth-api-key.js';
 import { cacheKey, createGetCaching } from './policy/get-caching.js';
 import type { StaleCacheOptions } from './policy/stale-cache.js';
+import type { StaticFallback } from './policy/static-fallback.js';
 import type { AuthGate, RouteGuard } from './policy/authenticate.js';
 import type { RateLimiter, RouteLimiter } from './policy/rate-limit.js';
 import { truncate } from './errors/user-input.js';
@@ -23,6 +24,7 @@ import { detailsToJson } from './transcode/status-details-json.js';
 import { upstreamError } from './transcode/upstream-error.js';
 import { parseGrpcTimeout } from './upstream/grpc-timeout.js';
 import { headersToMetadata, metadataToHeaders, type MetadataPolicy } from './upstream/request-metadata.js';
+import { isUpstreamOut } from './upstream/resilient-transport.js';
 import { decodeStatusDetails } from './upstream/status-details.js';
 import type { CancelSignal, UpstreamTransport } from './upstream/transport.js';
 import { exceededLocalLimit } from './upstream/unary-call.js';
@@ -56,6 +58,8 @@ export interface GatewayReply {
   route?: CompiledRoute;
   /** Set on a kept answer served because the upstream was unavailable (policy/stale-cache.ts), for logs and metrics. */
   stale?: true;
+  /** Set on a configured answer served because the upstream was out (policy/static-fallback.ts), for logs and metrics. */
+  fallback?: true;
   /**
    * A server stream (pipeline-stream.ts): the records to write after the headers, pulled one at
    * a time as the client takes them (`body` is empty). Stopping early cancels the upstream call.
@@ -95,6 +99,8 @@ export interface PipelineOptions extends TranscodeOptions {
   readonly etag?: boolean | undefined;
   /** Last good GET answers served stale while the upstream is unavailable (config `resilience.staleCache`); absent: off. */
   readonly staleCache?: StaleCacheOptions | undefined;
+  /** Configured answers by operationId, for when the upstream is out (config `resilience.fallbacks`); absent: none. */
+  readonly fallbacks?: ReadonlyMap<string, StaticFallback> | undefined;
 }
 
 const DEFAULT_STREAMING: StreamingOptions = { timeoutMs: 3_600_000, sseHeartbeatMs: 15_000, sseIdFields: {} };
@@ -241,6 +247,11 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
         // graceful degradation: the URL's last good answer, marked stale, rather than a 503/504
         const stale = getCaching.stale(request.headers, cacheKey(path, query, subject));
         if (stale !== undefined) return { ...stale, route, stale: true };
+      }
+      // last resort, and only when the upstream is known to be out, not when one call failed
+      const fallback = options.fallbacks?.get(spec.operationId);
+      if (fallback !== undefined && isUpstreamOut(result)) {
+        return { statusCode: fallback.statusCode, headers: { ...fallback.headers }, body: route.encodeResponse(fallback.message, assembled.system), route, fallback: true };
       }
       const decoded = result.statusDetails === undefined ? undefined : decodeStatusDetails(result.statusDetails);
       const details = decoded === undefined ? [] : detailsToJson(decoded.details, codecs, knownType);

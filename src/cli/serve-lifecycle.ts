@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { createLogger } from '../observability/logger.js';
 import { announceWorker, runClusterPrimary } from '../server/cluster.js';
-import { checkAuthPolicies, checkUpstreamCoverage, loadModel, startGateway, type RunningGateway } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkUpstreamCoverage, loadModel, routeFallbacks, startGateway, type RunningGateway } from '../server/start-gateway.js';
 
 /** Where serve's config comes from, so a reload can read it again. */
 export interface ServeSource {
@@ -154,6 +154,7 @@ async function checkServable(config: GatewayConfig): Promise<void> {
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
   checkAuthPolicies(model, config);
+  routeFallbacks(model, config);
 }
 
 /** The cluster primary: runs the workers. */

@@ -17,6 +17,11 @@ const port = z.number().int().min(0).max(65535);
 const headerName = z
   .string()
   .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+$/, 'must be one header name; CORS has no wildcards or prefixes, so list grpc-metadata-* headers one by one');
+/** A header a fallback answer may set: the HTTP adapter owns framing and the body's type. */
+const fallbackHeaderName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+$/, 'must be one header name')
+  .refine((name) => !['content-type', 'content-length', 'transfer-encoding', 'connection', 'x-protogate-fallback'].includes(name.toLowerCase()), 'is set by the gateway itself');
 const origin = z
   .string()
   .regex(
@@ -339,6 +344,27 @@ export const configSchema = z
             maxStale: duration.default('5m'),
           })
           .strict()
+          .default({}),
+        /**
+         * Last resort (src/policy/static-fallback.ts): per route — by operationId, or a
+         * fully-qualified service name for its unary routes — a fixed answer served when the
+         * upstream is out (its breaker is open, or no address is in rotation) and the stale cache
+         * has none for the URL. Marked `x-protogate-fallback: static`; checked at startup.
+         */
+        fallbacks: z
+          .record(
+            z.string(),
+            z
+              .object({
+                /** The HTTP status of the answer. */
+                status: z.number().int().min(200).max(299).refine((status) => status !== 204 && status !== 205, 'must be a status that carries a body (not 204 or 205)').default(200),
+                /** The rpc's whole response message as proto3 JSON (`response_body` and `$fields` apply as to a real answer); absent: the empty message. */
+                body: z.unknown().optional(),
+                /** Response headers; `cache-control` defaults to `no-store`. */
+                headers: z.record(fallbackHeaderName, z.string()).default({}),
+              })
+              .strict(),
+          )
           .default({}),
       })
       .strict()

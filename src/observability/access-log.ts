@@ -39,6 +39,8 @@ export function startAccessLog(pipeline: Pipeline, logger: Logger, options: Acce
           cause: event.cause,
           // left out unless the answer was a kept one served while the upstream was unavailable
           stale: event.stale,
+          // left out unless the answer was a configured fallback served while the upstream was out
+          fallback: event.fallback,
         },
         'request',
       );

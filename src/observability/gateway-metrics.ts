@@ -110,6 +110,12 @@ export function createGatewayMetrics(pipeline: Pipeline | undefined, options: Ga
     labelNames: ['route', 'method'],
     registers,
   });
+  const fallbackAnswers = new Counter({
+    name: 'protogate_fallback_answers_total',
+    help: 'Answers served from resilience.fallbacks because the upstream was out (breaker open, or no address in rotation), by route template and method.',
+    labelNames: ['route', 'method'],
+    registers,
+  });
   const rateLimitStoreFailures = new Counter({
     name: 'protogate_rate_limit_store_failures_total',
     help: 'Rate-limit checks the store (Redis) failed to answer; each was let through or answered 503 per rateLimit.onStoreFailure.',
@@ -197,6 +203,7 @@ export function createGatewayMetrics(pipeline: Pipeline | undefined, options: Ga
       counter.inc();
       series.duration.observe(event.durationMs / 1000);
       if (event.stale === true) staleAnswers.labels(series.route, series.method).inc();
+      if (event.fallback === true) fallbackAnswers.labels(series.route, series.method).inc();
       inFlight.dec();
     };
     const onUpstreamCall = (event: UpstreamCallEvent): void => {

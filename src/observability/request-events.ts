@@ -47,6 +47,8 @@ export interface RequestEvent {
   readonly headers?: IncomingHttpHeaders | undefined;
   /** True when the answer was a kept one, served because the upstream was unavailable (resilience.staleCache). */
   readonly stale?: boolean | undefined;
+  /** True when the answer was a configured one, served because the upstream was out (resilience.fallbacks). */
+  readonly fallback?: boolean | undefined;
 }
 
 /** One call to an upstream has finished (published by the pipeline around the transport call). */

@@ -177,8 +177,8 @@ export function authPolicyResolver(config: AuthConfig): (spec: RouteSpec) => Rou
   return (spec) => spec.auth ?? rule(spec.operationId) ?? rule(primaryOperationId(spec)) ?? rule(spec.service) ?? fallback;
 }
 
-/** `Service_Method` without an additional binding's `_n` suffix. */
-function primaryOperationId(spec: RouteSpec): string {
+/** `Service_Method` without an additional binding's `_n` suffix (config route keys name the rpc by it). */
+export function primaryOperationId(spec: RouteSpec): string {
   return spec.bindingIndex === 0 ? spec.operationId : spec.operationId.replace(/_\d+$/, '');
 }
 

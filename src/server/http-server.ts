@@ -322,6 +322,7 @@ function publishRequest(
     cause: causeOf(result.error),
     headers,
     stale: result.stale,
+    fallback: result.fallback,
   };
   requestChannel.publish(event);
 }

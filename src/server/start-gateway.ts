@@ -12,6 +12,7 @@ import { servedDocument } from '../../codegen/openapi/served-document.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/config-schema.js';
 import type { StaleCacheOptions } from '../policy/stale-cache.js';
+import { compileFallbacks, FallbackConfigError, type StaticFallback } from '../policy/static-fallback.js';
 import type { GatewayModel } from '../gateway-model.js';
 import { routeLimits } from '../policy/rate-limit.js';
 import { startAccessLog } from '../observability/access-log.js';
@@ -238,6 +239,7 @@ async function assembleGeneration(
   const rateLimit = await rateLimitStore.limiterFor(model, config.rateLimit).catch((error: Error) => {
     throw new StartupError(error.message);
   });
+  const fallbacks = routeFallbacks(model, config);
   const serviceTimeoutsMs = new Map(Object.entries(config.timeouts.services).map(([service, text]) => [service, parseDurationMs(text)!]));
   const pipeline = createPipeline(model, {
     errorFormat: config.errors.format,
@@ -260,6 +262,7 @@ async function assembleGeneration(
     },
     etag: config.etag,
     staleCache: staleCacheOptions(config.resilience.staleCache),
+    ...(fallbacks.size === 0 ? {} : { fallbacks }),
   });
   const app = createHttpServer(
     pipeline,
@@ -462,8 +465,8 @@ function upstreamShape(config: GatewayConfig): string {
       .filter(([key]) => key.endsWith('File'))
       .map(([, file]) => `${String(file)}@${fileStamp(String(file))}`),
   );
-  // the stale cache lives in the pipeline, not in the connections: changing it keeps them
-  const { staleCache: _pipelineOnly, ...transportResilience } = config.resilience;
+  // the stale cache and the fallbacks live in the pipeline, not in the connections: changing them keeps them
+  const { staleCache: _pipelineOnly, fallbacks: _alsoPipelineOnly, ...transportResilience } = config.resilience;
   return JSON.stringify([config.upstreams, config.upstream, transportResilience, files]);
 }
 
@@ -473,6 +476,16 @@ function fileStamp(file: string): string {
     return `${stat.mtimeMs}:${stat.size}`;
   } catch {
     return 'unreadable';
+  }
+}
+
+/** Config `resilience.fallbacks`, checked against the routes and encoded (a bad entry: StartupError naming its key). */
+export function routeFallbacks(model: GatewayModel, config: GatewayConfig): ReadonlyMap<string, StaticFallback> {
+  try {
+    return compileFallbacks(model, config.resilience.fallbacks);
+  } catch (error) {
+    if (error instanceof FallbackConfigError) throw new StartupError(error.message);
+    throw error;
   }
 }
 

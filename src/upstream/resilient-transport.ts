@@ -38,6 +38,17 @@ export interface ResilienceOptions {
 /** The client-facing text of a call the open breaker refused. */
 export const CIRCUIT_OPEN_MESSAGE = 'upstream circuit open';
 
+/** The refusals of open breakers (one object per transport), told apart from failed calls. */
+const circuitOpenFailures = new WeakSet<UnaryResult>();
+
+/**
+ * Whether `result` says the upstream is out rather than that one call failed: its breaker is open,
+ * or no address is in rotation (balancer.ts). Static fallbacks answer only these.
+ */
+export function isUpstreamOut(result: UnaryResult): boolean {
+  return !result.ok && (circuitOpenFailures.has(result) || isNoAddressFailure(result));
+}
+
 /** A transport with a breaker (and retries); `breakerState` is undefined without a breaker. */
 export interface ResilientTransport extends UpstreamTransport {
   state(): TransportState;
@@ -85,6 +96,7 @@ export function createResilientTransport(target: string, inner: Inner, options: 
   const backoff =
     retry === undefined ? undefined : new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: retry.baseDelayMs, maxDelay: retry.maxDelayMs });
   const circuitOpen = localFailure(Code.UNAVAILABLE, CIRCUIT_OPEN_MESSAGE, `circuit breaker for ${target} is open`);
+  circuitOpenFailures.add(circuitOpen);
 
   const send = (request: UnaryRequest, previous: UnaryResult | undefined): Promise<UnaryResult> =>
     previous === undefined || inner.unaryRetry === undefined ? inner.unary(request) : inner.unaryRetry(request, previous);

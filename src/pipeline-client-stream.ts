@@ -1,34 +1,60 @@
-// The pipeline's branch for client-streaming methods: the request body is NDJSON, one request
-// message per line. Each line is assembled like a unary request's body (with the same path and
-// query bindings, which therefore apply to every message) and written to the upstream call as
-// soon as it is valid; a bad line cancels the call and answers 400 naming the line. The one
-// response is answered as a unary call's.
-//
-// The body itself is read whole first (Fastify, bounded by limits.maxBodyBytes): lines go to the
-// backend one by one, paced by its flow control, but not as they arrive from the client. A
-// transport without `clientStream` (every bundled one has it) makes such routes answer 501.
+// The pipeline's branch for client-streaming methods: the request body is read as it arrives
+// (transcode/request-stream-reader.ts: NDJSON, one message per line, or raw google.api.HttpBody
+// chunks) and each message is written to the upstream call as soon as it is complete and valid.
+// The next bytes are read only once the upstream took the last message, so a slow backend holds
+// the client's upload back (HTTP/2 flow control upstream, TCP to the client) instead of filling
+// memory here. A bad line cancels the call and answers 400 naming the line. The one response is
+// answered as a unary call's. A transport without `clientStream` makes such routes answer 501.
 import { Code } from './errors/codes.js';
 import { GatewayError, gatewayError } from './errors/gateway-error.js';
-import type { GatewayReply } from './pipeline.js';
+import type { GatewayReply, GatewayRequest } from './pipeline.js';
+import { RouteTable } from './routing/route-table.js';
 import type { CompiledRoute } from './transcode/compiled-route.js';
-import type { AssembledRequest, RequestParts } from './transcode/request-assembler.js';
+import { assembleWithoutBody, readRequestStream, type RequestStreamParts } from './transcode/request-stream-reader.js';
+import type { AssembledRequest } from './transcode/request-assembler.js';
 import { metadataToHeaders } from './upstream/request-metadata.js';
-import type { CallFailure, UnaryRequest, UpstreamTransport } from './upstream/transport.js';
+import type { CallFailure, ClientStreamCall, UnaryRequest, UpstreamTransport } from './upstream/transport.js';
 
 /** The request-dependent inputs of one client-streaming call. */
-export interface ClientStreamInputs {
+export interface ClientStreamInputs extends RequestStreamParts {
   /** The call without its message (each line is one). */
   readonly call: UnaryRequest;
-  readonly bindings: RequestParts['bindings'];
-  readonly query: string;
-  readonly body: Uint8Array | undefined;
-  readonly contentType: string | undefined;
 }
 
-/** Media types a client-streaming body may have: newline-delimited JSON under its usual names. */
-const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/json-lines'];
-const JSON_TYPE = 'application/json';
-const NEWLINE = 0x0a;
+/**
+ * The body of a streaming request: the chunks the HTTP adapter streams (client-streaming routes
+ * get theirs unread), or the whole body it already read, as one chunk.
+ */
+export function bodyChunks(request: GatewayRequest): AsyncIterable<Uint8Array> {
+  if (request.bodyStream !== undefined) return request.bodyStream;
+  const body = request.body;
+  return (async function* whole() {
+    if (body !== undefined && body.byteLength > 0) yield body;
+  })();
+}
+
+/**
+ * Which requests get their body as a stream: those whose route is client-streaming. The HTTP
+ * adapter asks before it reads any body, so every other request must be answered cheaply: by its
+ * method, then by a table of the streaming routes alone (a miss there is final); a hit is
+ * confirmed against the whole `table`, where a more specific unary route may win.
+ * Undefined when no route streams its body: then nobody needs to ask.
+ */
+export function streamedBodyMatcher(routes: readonly CompiledRoute[], table: RouteTable<CompiledRoute>): ((method: string, url: string) => boolean) | undefined {
+  const streaming = routes.filter((route) => route.spec.clientStreaming);
+  if (streaming.length === 0) return undefined;
+  const methods = new Set(streaming.map((route) => route.spec.httpMethod));
+  const candidates = new RouteTable<CompiledRoute>();
+  for (const route of streaming) candidates.add(route.spec.httpMethod, route.template, route);
+  return (method, url) => {
+    if (!methods.has(method)) return false;
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    if (candidates.match(method, path).kind !== 'found') return false;
+    const match = table.match(method, path);
+    return match.kind === 'found' && match.route.spec.clientStreaming;
+  };
+}
 
 /** Runs one client-streaming call; `errorOf` and `fail` render errors as the pipeline does. */
 export async function serveClientStream(
@@ -39,47 +65,30 @@ export async function serveClientStream(
   fail: (error: GatewayError, route?: CompiledRoute) => GatewayReply,
 ): Promise<GatewayReply> {
   const spec = route.spec;
-  const mediaType = inputs.contentType?.split(';')[0]?.trim().toLowerCase();
-  const body = inputs.body;
-  if (body !== undefined && body.byteLength > 0 && (mediaType === undefined || !NDJSON_TYPES.includes(mediaType))) {
-    return fail(
-      gatewayError(
-        Code.INVALID_ARGUMENT,
-        'PG_UNSUPPORTED_MEDIA_TYPE',
-        `${spec.service}/${spec.method} is client-streaming: send its messages as application/x-ndjson, one JSON message per line`,
-        { httpStatus: 415 },
-      ),
-      route,
-    );
-  }
-  if (transport.clientStream === undefined) {
+  const open = transport.clientStream;
+  if (open === undefined) {
     return fail(
       gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `the upstream transport of ${spec.service} has no client streams`),
       route,
     );
   }
-  const call = transport.clientStream(inputs.call);
+  // Opened at the first message (or the end of an empty body): a body refused at its first
+  // bytes (415, 413, a bad first line) never reaches the service.
+  let call: ClientStreamCall | undefined;
   let system: AssembledRequest['system'] | undefined;
-  let line = 0;
-  for (let start = 0; body !== undefined && start < body.byteLength; ) {
-    let end = body.indexOf(NEWLINE, start);
-    if (end < 0) end = body.byteLength;
-    const text = body.subarray(start, end);
-    start = end + 1;
-    line++;
-    if (isBlank(text)) continue;
-    let assembled: AssembledRequest;
-    try {
-      assembled = route.assemble({ bindings: inputs.bindings, query: inputs.query, body: text, contentType: JSON_TYPE });
-    } catch (error) {
-      call.cancel();
-      if (!(error instanceof GatewayError)) throw error;
-      return fail(new GatewayError(error.code, error.reason, `line ${line}: ${error.message}`, { details: error.details, ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }) }), route);
+  try {
+    for await (const assembled of readRequestStream(route, inputs)) {
+      system ??= assembled.system;
+      call ??= open.call(transport, inputs.call);
+      // false: the call has already ended (an upstream error, the deadline); its result says how
+      if (!(await call.write(assembled.message))) break;
     }
-    system ??= assembled.system;
-    // false: the call has already ended (an upstream error, the deadline); its result says how
-    if (!(await call.write(assembled.message))) break;
+  } catch (error) {
+    call?.cancel();
+    if (error instanceof GatewayError) return fail(error, route);
+    throw error;
   }
+  call ??= open.call(transport, inputs.call);
   call.end();
   const result = await call.result;
   const headers: Record<string, string | string[]> = {};
@@ -92,15 +101,10 @@ export async function serveClientStream(
   }
   try {
     // no message at all: the system parameters still come from the query
-    system ??= route.assemble({ bindings: inputs.bindings, query: inputs.query, body: undefined, contentType: undefined }).system;
+    system ??= assembleWithoutBody(route, inputs).system;
     return { statusCode: 200, headers, body: route.encodeResponse(result.message, system), route };
   } catch (cause) {
     if (cause instanceof GatewayError) return fail(cause, route);
     return fail(new GatewayError(Code.INTERNAL, 'PG_UPSTREAM_BAD_RESPONSE', 'the upstream response could not be decoded', { httpStatus: 502, cause }), route);
   }
-}
-
-function isBlank(bytes: Uint8Array): boolean {
-  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== NEWLINE) return false;
-  return true;
 }

@@ -20,6 +20,7 @@ import type { AssembledRequest } from './transcode/request-assembler.js';
 import type { RawBody } from './transcode/http-body.js';
 import { createCodecRegistry } from './transcode/json/codec.js';
 import { createStreamServer, type StreamingOptions } from './pipeline-stream.js';
+import { bodyChunks, streamedBodyMatcher } from './pipeline-client-stream.js';
 import { detailsToJson } from './transcode/status-details-json.js';
 import { upstreamError } from './transcode/upstream-error.js';
 import { parseGrpcTimeout } from './upstream/grpc-timeout.js';
@@ -36,6 +37,11 @@ export interface GatewayRequest {
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: Uint8Array | undefined;
+  /**
+   * The body of a client-streaming route, unread, as its chunks arrive (`readsBodyAsStream`);
+   * `body` is then undefined. Absent: `body` holds the whole body.
+   */
+  readonly bodyStream?: AsyncIterable<Uint8Array> | undefined;
   /** Aborted when the client goes away. */
   readonly signal: CancelSignal;
   readonly requestId: string;
@@ -111,6 +117,11 @@ export interface Pipeline {
   readonly routes: readonly CompiledRoute[];
   /** The HTTP methods the routes answer on `path` (raw, without the query); for CORS preflights. */
   allowedMethods(path: string): readonly string[];
+  /**
+   * Whether a request (raw target, query included) goes to a client-streaming route, whose body
+   * the HTTP adapter hands over unread as `bodyStream`; undefined when no route streams its body.
+   */
+  readonly readsBodyAsStream: ((method: string, url: string) => boolean) | undefined;
   handle(request: GatewayRequest): Promise<GatewayReply>;
 }
 
@@ -197,7 +208,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
         throw error;
       }
       const call = { path: spec.grpcPath, message: EMPTY_MESSAGE, metadata: upstreamMetadata(request, options.metadata, identity), deadline, signal: request.signal };
-      const inputs = { call, bindings: match.bindings, query, body: request.body, contentType: request.headers['content-type'] };
+      const inputs = { call, bindings: match.bindings, query, body: bodyChunks(request), contentType: request.headers['content-type'] };
       return streams.serveClientStream(route, options.transportFor(spec.service), inputs);
     }
     let assembled: AssembledRequest;
@@ -276,6 +287,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
   const pipeline: Pipeline = {
     routes,
     allowedMethods: (path) => table.methods(path),
+    readsBodyAsStream: streamedBodyMatcher(routes, table),
     async handle(request) {
       const late: { headers?: Readonly<Record<string, string>> } = {};
       let reply: GatewayReply;

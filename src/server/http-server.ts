@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Code } from '../errors/codes.js';
 import { renderError, type ErrorFormat } from '../errors/error-body.js';
@@ -14,6 +14,7 @@ import { actualResponseHeaders, withCors, type CorsPolicy } from '../policy/cors
 import type { IpFilter } from '../policy/ip-filter.js';
 import { ClientDisconnect } from './client-disconnect.js';
 import type { ClientAddressResolver } from './client-address.js';
+import { addStreamedBodyRoute } from './request-body-stream.js';
 import { decodeRequestBody } from './request-decompression.js';
 import { compressibleType, type ResponseCompressor } from './response-compression.js';
 import { startOverloadGuard, type OverloadLimits } from './overload-guard.js';
@@ -183,10 +184,11 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
     done();
   });
   streamsOf.set(app, activeStreams);
-  app.route({
+  // `bodyStream`: given by the streamed-body route only (client-streaming routes, request-body-stream.ts)
+  const gatewayRoute = {
     method: [...STANDARD_METHODS, ...customMethods],
     url: '*',
-    handler: async (request, reply) => {
+    handler: async (request: FastifyRequest, reply: FastifyReply, bodyStream?: AsyncIterable<Uint8Array>): Promise<void> => {
       // Decided once per request, so every published start gets its end.
       const observed = requestChannel.hasSubscribers;
       const started = observed ? performance.now() : 0;
@@ -200,7 +202,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       const url = raw.url ?? '/';
       const peer = raw.socket.remoteAddress ?? '';
       const clientIp = clientAddress === undefined ? peer : clientAddress(peer, raw.headers['x-forwarded-for']);
-      let body = request.body as Buffer | undefined;
+      let body = bodyStream === undefined ? (request.body as Buffer | undefined) : undefined;
       // Refusals before routing; a check whose feature is not configured costs one branch.
       let refusal: GatewayError | undefined;
       if (url.length > options.maxUrlBytes) {
@@ -227,6 +229,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
           url,
           headers: raw.headers,
           body,
+          bodyStream,
           signal: disconnect,
           requestId,
           clientIp,
@@ -280,7 +283,13 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
       res.writeHead(result.statusCode, headers);
       res.end(payload);
     },
-  });
+  };
+  app.route(gatewayRoute);
+  const readsBodyAsStream = pipeline.readsBodyAsStream;
+  if (readsBodyAsStream !== undefined) {
+    const methods = [...new Set(pipeline.routes.filter((route) => route.spec.clientStreaming).map((route) => route.spec.httpMethod))];
+    addStreamedBodyRoute(app, { methods, readsBodyAsStream, maxBodyBytes: options.maxBodyBytes, handler: gatewayRoute.handler });
+  }
   return app;
 }
 

@@ -3,6 +3,9 @@
 // means the same for compressed and plain bodies, and a 10 KB gzip bomb that inflates to
 // gigabytes is stopped as soon as its output passes the limit (zlib's `maxOutputLength`), never
 // buffered whole. Runs on the libuv pool, so a large body does not block the event loop.
+// A streamed body (a client-streaming route) is decoded as a stream (`decodingStream`), its
+// decoded size counted by its reader (request-body-stream.ts).
+import type { Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Code } from '../errors/codes.js';
@@ -36,27 +39,13 @@ export const ACCEPTED_REQUEST_ENCODINGS = 'gzip, deflate, br';
  */
 export async function decodeRequestBody(body: Buffer, contentEncoding: string, maxBytes: number): Promise<Buffer | GatewayError> {
   const codings = contentEncoding.split(',');
-  if (codings.length > MAX_CODINGS) {
-    return gatewayError(
-      Code.INVALID_ARGUMENT,
-      'PG_UNSUPPORTED_CONTENT_ENCODING',
-      `request Content-Encoding lists ${codings.length} codings; at most ${MAX_CODINGS} are undone`,
-      { httpStatus: 415, headers: { 'accept-encoding': ACCEPTED_REQUEST_ENCODINGS } },
-    );
-  }
+  if (codings.length > MAX_CODINGS) return tooManyCodings(codings.length);
   let decoded = body;
   for (let i = codings.length - 1; i >= 0; i--) {
     const coding = codings[i]!.trim().toLowerCase();
     if (coding === 'identity' || (coding === '' && codings.length === 1)) continue;
     const decode = DECODERS[coding];
-    if (decode === undefined) {
-      return gatewayError(
-        Code.INVALID_ARGUMENT,
-        'PG_UNSUPPORTED_CONTENT_ENCODING',
-        `request Content-Encoding ${JSON.stringify(truncate(coding, 32))} is not supported; send the body as gzip, deflate, br or uncompressed`,
-        { httpStatus: 415, headers: { 'accept-encoding': ACCEPTED_REQUEST_ENCODINGS } },
-      );
-    }
+    if (decode === undefined) return unsupportedCoding(coding);
     if (decoded.length === 0) continue;
     try {
       decoded = await decode(decoded, { maxOutputLength: maxBytes });
@@ -68,4 +57,58 @@ export async function decodeRequestBody(body: Buffer, contentEncoding: string, m
     }
   }
   return decoded;
+}
+
+/** The streaming counterparts of DECODERS. */
+const STREAM_DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+/**
+ * `body` decoded as `contentEncoding` says, as a stream (each coding's decoder piped into the
+ * next, with backpressure), or the 415 for codings the gateway does not undo. Corrupt data makes
+ * the returned stream fail with `badEncoding`'s error; the size is for the reader to bound.
+ */
+export function decodingStream(body: Readable, contentEncoding: string): Readable | GatewayError {
+  const codings = contentEncoding.split(',');
+  if (codings.length > MAX_CODINGS) return tooManyCodings(codings.length);
+  let decoded: Readable = body;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]!.trim().toLowerCase();
+    if (coding === 'identity' || (coding === '' && codings.length === 1)) continue;
+    const create = STREAM_DECODERS[coding];
+    if (create === undefined) return unsupportedCoding(coding);
+    const decoder = create();
+    // pipe() does not pass errors on: the last stream is the one read, so it carries them all
+    const source = decoded;
+    source.once('error', (error) => decoder.destroy(error));
+    decoded = source.pipe(decoder);
+  }
+  return decoded;
+}
+
+/** The 400 for a body that is not valid data of its Content-Encoding. */
+export function badEncoding(contentEncoding: string): GatewayError {
+  return gatewayError(Code.INVALID_ARGUMENT, 'PG_BAD_CONTENT_ENCODING', `request body is not valid ${truncate(contentEncoding, 64)} data`);
+}
+
+function tooManyCodings(count: number): GatewayError {
+  return gatewayError(
+    Code.INVALID_ARGUMENT,
+    'PG_UNSUPPORTED_CONTENT_ENCODING',
+    `request Content-Encoding lists ${count} codings; at most ${MAX_CODINGS} are undone`,
+    { httpStatus: 415, headers: { 'accept-encoding': ACCEPTED_REQUEST_ENCODINGS } },
+  );
+}
+
+function unsupportedCoding(coding: string): GatewayError {
+  return gatewayError(
+    Code.INVALID_ARGUMENT,
+    'PG_UNSUPPORTED_CONTENT_ENCODING',
+    `request Content-Encoding ${JSON.stringify(truncate(coding, 32))} is not supported; send the body as gzip, deflate, br or uncompressed`,
+    { httpStatus: 415, headers: { 'accept-encoding': ACCEPTED_REQUEST_ENCODINGS } },
+  );
 }

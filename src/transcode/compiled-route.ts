@@ -6,7 +6,7 @@ import { parsePathTemplate, type PathTemplate } from '../routing/path-template.j
 import type { CodecRegistry } from './json/codec.js';
 import { compileRequestAssembler, type AssembledRequest, type RequestParts, type RequestReadOptions } from './request-assembler.js';
 import { compileResponseEncoder, type ResponseEncoder } from './response-encoder.js';
-import { compileRawBodyReader, responseIsRawBody, type RawBody } from './http-body.js';
+import { compileRawBodyReader, requestTakesRawBody, responseIsRawBody, type RawBody } from './http-body.js';
 
 /** JSON behaviour shared by every route. */
 export interface TranscodeOptions extends RequestReadOptions {
@@ -21,6 +21,8 @@ export interface CompiledRoute {
   readonly encodeResponse: ResponseEncoder;
   /** Set when the response is a google.api.HttpBody: its data is the HTTP body, as it is. */
   readonly readRawBody?: ((message: Uint8Array) => RawBody) | undefined;
+  /** The request body binds to a google.api.HttpBody: raw bytes, not JSON (a client stream cuts them into messages). */
+  readonly takesRawBody: boolean;
 }
 
 /** Compiles a RouteSpec; throws if its template does not parse (the build step checked it). */
@@ -35,5 +37,6 @@ export function compileRoute(spec: RouteSpec, root: protobuf.Root, codecs: Codec
     assemble: compileRequestAssembler(spec, parsed.template, request, codecs, options),
     encodeResponse: compileResponseEncoder(spec, codecs, options.emitDefaults),
     readRawBody: responseIsRawBody(spec, response) ? compileRawBodyReader(spec, response) : undefined,
+    takesRawBody: requestTakesRawBody(spec, request),
   };
 }

@@ -54,31 +54,35 @@ describe('retries', () => {
     failures[method] = failing;
   };
 
-  it('retries a GET that failed with UNAVAILABLE once, and it succeeds', async () => {
+  it('retries a GET that failed with UNAVAILABLE once, and it succeeds', async (t) => {
     reset('Echo', 1);
     const res = await fetchJson(`${gateway.base}/v1/echo/abc`);
+    t.diagnostic(`GET, backend fails once with UNAVAILABLE: ${calls['Echo']} backend calls, answer ${res.status}`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.id, 'abc');
     assert.equal(calls['Echo'], 2);
   });
 
-  it('retries a POST whose rpc is marked idempotent in its proto', async () => {
+  it('retries a POST whose rpc is marked idempotent in its proto', async (t) => {
     reset('Echo', 1);
     const res = await fetchJson(`${gateway.base}/v1/echo`, { method: 'POST', json: { id: 'p' } });
+    t.diagnostic(`POST of an rpc marked idempotent, backend fails once: ${calls['Echo']} backend calls, answer ${res.status}`);
     assert.equal(res.status, 200, res.text);
     assert.equal(calls['Echo'], 2);
   });
 
-  it('does not retry a non-idempotent POST: one call, 503', async () => {
+  it('does not retry a non-idempotent POST: one call, 503', async (t) => {
     reset('Fail', 1);
     const res = await fetchJson(`${gateway.base}/v1/fail/14`, { method: 'POST', json: {} });
+    t.diagnostic(`POST of a non-idempotent rpc, backend fails once: ${calls['Fail']} backend call, answer ${res.status}`);
     assert.equal(res.status, 503, res.text);
     assert.equal(calls['Fail'], 1);
   });
 
-  it('gives up after the configured retries (2): three calls, the last answer', async () => {
+  it('gives up after the configured retries (2): three calls, the last answer', async (t) => {
     reset('Echo', 5);
     const res = await fetchJson(`${gateway.base}/v1/echo/x`);
+    t.diagnostic(`GET, backend keeps failing, maxRetries 2: ${calls['Echo']} backend calls, answer ${res.status}`);
     assert.equal(res.status, 503, res.text);
     assert.equal(res.json.message, 'try again');
     assert.equal(calls['Echo'], 3);

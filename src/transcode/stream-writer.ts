@@ -55,8 +55,17 @@ export function ndjsonError(status: string): string {
 /** One message as an SSE event, with `id:` when the message carries a cursor. */
 export function sseRecord(json: string, id: string | undefined): string {
   const data = `data: ${json.includes('\n') ? json.split('\n').join('\ndata: ') : json}\n\n`;
-  // SSE: an id with a line break or NUL cannot be sent (the field would end early)
-  return id === undefined || /[\r\n\0]/.test(id) ? data : `id: ${id}\n${data}`;
+  return id === undefined || !isResumableEventId(id) ? data : `id: ${id}\n${data}`;
+}
+
+/**
+ * Whether `id` survives the round trip of an SSE id: sent as `id:`, sent back by a reconnecting
+ * EventSource as Last-Event-ID, forwarded to the backend as gRPC metadata `last-event-id`, whose
+ * values are printable ASCII (PROTOCOL-HTTP2.md, ASCII-Value). A line break or NUL would also end
+ * the SSE field early.
+ */
+export function isResumableEventId(id: string): boolean {
+  return /^[\x20-\x7e]*$/.test(id);
 }
 
 /** The in-band error event that ends an SSE stream. */

@@ -424,6 +424,18 @@ describe('hostile SSE request headers', () => {
     assert.equal(backend.lastEventId('lei-huge'), undefined);
   });
 
+  it('sends as an SSE id only what can come back as Last-Event-ID and reach the backend', async () => {
+    for (const [name, id] of [['plain', 'plain-0'], ['caf%C3%A9', undefined], ['a%09b', undefined]] as const) {
+      const response = await fetchJson(`${gateway.base}/v1/ticks/${name}?count=1`, { headers: { accept: 'text/event-stream' } });
+      const [first] = sseEvents(response.text);
+      assert.equal(first?.id, id, `${name}: ${response.text}`);
+      assert.equal(first?.data.cursor, `${decodeURIComponent(name)}-0`);
+    }
+    const resumed = await fetchJson(`${gateway.base}/v1/ticks/resumed?count=1`, { headers: { accept: 'text/event-stream', 'last-event-id': 'plain-0' } });
+    assert.equal(resumed.status, 200, resumed.text);
+    assert.deepEqual(backend.lastEventId('resumed'), ['plain-0']);
+  });
+
   it('Accept variants: SSE only when text/event-stream outranks NDJSON; anything else is NDJSON, never an error', async () => {
     const cases: Array<[string, 'ndjson' | 'sse']> = [
       ['text/event-stream;q=0', 'ndjson'],

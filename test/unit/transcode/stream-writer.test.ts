@@ -33,8 +33,11 @@ describe('records', () => {
     assert.equal(sseRecord('{\n"a":1\n}', undefined), 'data: {\ndata: "a":1\ndata: }\n\n');
     assert.equal(sseError('{"code":5}'), 'event: error\ndata: {"code":5}\n\n');
   });
-  it('SSE: an id that would break the field is left out', () => {
+  it('SSE: an id that would break the field, or could not come back as gRPC metadata, is left out', () => {
     assert.equal(sseRecord('{}', 'a\nb'), 'data: {}\n\n');
     assert.equal(sseRecord('{}', 'a\0b'), 'data: {}\n\n');
+    assert.equal(sseRecord('{}', 'café-1'), 'data: {}\n\n');
+    assert.equal(sseRecord('{}', 'a\tb'), 'data: {}\n\n');
+    assert.equal(sseRecord('{}', 'a b~1'), 'id: a b~1\ndata: {}\n\n');
   });
 });

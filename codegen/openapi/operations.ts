@@ -30,7 +30,8 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   if (summary !== '') operation['summary'] = summary;
   const notes = [description];
   if (route.bindingIndex > 0) notes.push(`Additional HTTP binding ${route.bindingIndex} of \`${route.method}\`.`);
-  if (route.serverStreaming || route.clientStreaming) notes.push(streamingNote(route));
+  const rawRequest = route.body !== '' && requestTakesRawBody(route, request);
+  if (route.serverStreaming || route.clientStreaming) notes.push(streamingNote(route, rawRequest));
   const roles = route.auth?.public === false ? route.auth.roles ?? [] : [];
   if (roles.length > 0) notes.push(`Requires a credential holding one of the roles ${roles.map((role) => `\`${role}\``).join(', ')} (403 otherwise).`);
   const text = joinText(...notes);
@@ -48,7 +49,7 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
   if (parameters.length > 0) operation['parameters'] = parameters;
 
   if (route.body !== '') {
-    operation['requestBody'] = requestTakesRawBody(route, request) && !route.clientStreaming ? rawRequestBody() : requestBody(route, request, path, registry);
+    operation['requestBody'] = rawRequest ? rawRequestBody(route.clientStreaming) : requestBody(route, request, path, registry);
   }
   const secured = route.auth !== undefined && !route.auth.public;
   operation['responses'] = {
@@ -70,11 +71,15 @@ export function buildOperation(route: RouteSpec, path: OpenApiPath, root: protob
 /** Any bytes, as a file upload in Swagger UI (`format: binary`). */
 const binary = (): Schema => ({ type: 'string', format: 'binary' });
 
-/** A request body bound to a google.api.HttpBody: the bytes as they are, any media type (src/transcode/http-body.ts). */
-const rawRequestBody = (): Schema => ({
-  description:
-    'The raw body, any media type: the service receives these bytes and the Content-Type as they are (a `google.api.HttpBody`). Bounded by the gateway\'s body limit (413 beyond it).',
-  required: true,
+/**
+ * A request body bound to a google.api.HttpBody: the bytes as they are, any media type
+ * (src/transcode/http-body.ts); a client stream's in chunks (src/transcode/request-stream-reader.ts).
+ */
+const rawRequestBody = (streamed: boolean): Schema => ({
+  description: streamed
+    ? 'The raw body, any media type, streamed to the service as it arrives: cut into `google.api.HttpBody` messages of at most 64 KiB of `data` each, the first carrying the Content-Type. Bounded by the gateway\'s body limit (413 beyond it).'
+    : 'The raw body, any media type: the service receives these bytes and the Content-Type as they are (a `google.api.HttpBody`). Bounded by the gateway\'s body limit (413 beyond it).',
+  required: !streamed,
   content: { '*/*': { schema: binary() } },
 });
 
@@ -93,11 +98,12 @@ function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {
   return [...(accepts('jwt') ? [{ [BEARER_SCHEME]: [...auth.scopes] }] : []), ...(accepts('api-key') ? [{ [API_KEY_SCHEME]: [] }] : [])];
 }
 
-function streamingNote(route: RouteSpec): string {
+function streamingNote(route: RouteSpec, rawRequest: boolean): string {
   const kind = route.clientStreaming && route.serverStreaming ? 'bidirectional' : route.clientStreaming ? 'client' : 'server';
   if (route.serverStreaming && route.clientStreaming) return `This is a ${kind}-streaming RPC; the gateway does not serve it yet (501). The schemas describe one message of each stream.`;
   if (route.clientStreaming) {
-    return `This is a ${kind}-streaming RPC: the request body is NDJSON, one request message per line, sent to the service in order.`;
+    if (rawRequest) return `This is a ${kind}-streaming RPC: the request body is raw bytes, sent to the service as they arrive.`;
+    return `This is a ${kind}-streaming RPC: the request body is NDJSON, one request message per line, sent to the service as each line arrives.`;
   }
   return `This is a ${kind}-streaming RPC: the response is a stream of messages, each sent as it arrives (README "Server streams").`;
 }

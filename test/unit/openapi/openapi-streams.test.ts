@@ -43,3 +43,12 @@ it('response_body applies per message of a stream; a client stream takes an NDJS
   assert.match(collect['requestBody']['description'], /^Newline-delimited JSON: one message per line, each a `stream\.v1\.Tick`\./);
   await SwaggerParser.validate(structuredClone(doc) as never);
 });
+
+it('a client stream of google.api.HttpBody takes a raw body of any media type', async () => {
+  const doc = generate(testProtosDir, 'stream/v1/relay.proto');
+  const upload = doc['paths']['/v1/uploads']['post'];
+  assert.match(upload['description'], /client-streaming RPC: the request body is raw bytes/);
+  assert.deepEqual(Object.keys(upload['requestBody']['content']), ['*/*']);
+  assert.match(upload['requestBody']['description'], /at most 64 KiB/);
+  await SwaggerParser.validate(structuredClone(doc) as never);
+});

@@ -8,10 +8,10 @@ import { writeGeneratedOutput, writeServiceDocuments } from '../../codegen/gener
 import { buildOpenApi, buildServiceDocuments } from '../../codegen/openapi.js';
 import { ProtoError } from '../../codegen/source-location.js';
 import { configSchema, HOST_PORT_PATTERN, SERVICE_PATTERN, type GatewayConfig } from '../config/config-schema.js';
+import { keepConfigSource } from '../config/config-source.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { packageRoot } from '../package-paths.js';
-import { routeLimits } from '../policy/rate-limit.js';
-import { checkAuthPolicies, checkUpstreamCoverage, loadModel, routeFallbacks, StartupError } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkRateLimitRoutes, checkUpstreamCoverage, loadModel, routeFallbacks, StartupError } from '../server/start-gateway.js';
 import { upstreamEntries } from '../server/upstreams-from-config.js';
 import { serve } from './serve-lifecycle.js';
 import { usage } from './usage.js';
@@ -124,7 +124,7 @@ async function runValidate(flags: Flags): Promise<number> {
   } catch (error) {
     throw new StartupError((error as Error).message);
   }
-  routeLimits(model.routes, config.rateLimit); // throws when rateLimit.routes names no served route
+  checkRateLimitRoutes(model, config);
   routeFallbacks(model, config); // throws when resilience.fallbacks names no served route or an answer does not fit
   const services = new Set(model.routes.map((route) => route.service));
   process.stdout.write(`ok: ${model.routes.length} routes in ${services.size} service${services.size === 1 ? '' : 's'}${flags.config ? `, config ${flags.config}` : ''}\n`);
@@ -140,7 +140,8 @@ async function runServe(flags: Flags): Promise<number> {
 
 /** Flags override the config file (DESIGN §3); flag values are checked here, exit 2 when bad. */
 function mergeFlags(base: GatewayConfig, flags: Flags): GatewayConfig {
-  const config = structuredClone(base) as GatewayConfig;
+  // the copy keeps the file's key positions, for the checks against the protos
+  const config = keepConfigSource(base, structuredClone(base) as GatewayConfig);
   if (flags['proto-path']) config.protos.paths = flags['proto-path'].map((p) => path.resolve(p));
   if (flags.proto) config.protos.files = flags.proto;
   if (flags.generated !== undefined) config.protos.generated = path.resolve(flags.generated);

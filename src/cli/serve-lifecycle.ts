@@ -6,9 +6,10 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/config-schema.js';
+import { keepConfigSource } from '../config/config-source.js';
 import { createLogger } from '../observability/logger.js';
 import { announceWorker, runClusterPrimary } from '../server/cluster.js';
-import { checkAuthPolicies, checkUpstreamCoverage, loadModel, routeFallbacks, startGateway, type RunningGateway } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkRateLimitRoutes, checkUpstreamCoverage, loadModel, routeFallbacks, startGateway, type RunningGateway } from '../server/start-gateway.js';
 
 /** Where serve's config comes from, so a reload can read it again. */
 export interface ServeSource {
@@ -41,7 +42,7 @@ export async function serve(config: GatewayConfig, source: ServeSource): Promise
     return exited;
   }
   // A worker leaves the admin port to the primary, which sums every worker's metrics.
-  const adapt = cluster.isWorker ? (c: GatewayConfig): GatewayConfig => ({ ...c, server: { ...c.server, adminPort: undefined } }) : (c: GatewayConfig) => c;
+  const adapt = cluster.isWorker ? (c: GatewayConfig): GatewayConfig => keepConfigSource(c, { ...c, server: { ...c.server, adminPort: undefined } }) : (c: GatewayConfig) => c;
   let gateway: RunningGateway;
   try {
     gateway = await startGateway(adapt(config), logger, { collectMetrics: cluster.isWorker });
@@ -154,6 +155,7 @@ async function checkServable(config: GatewayConfig): Promise<void> {
   const { model } = await loadModel(config);
   checkUpstreamCoverage(model, config);
   checkAuthPolicies(model, config);
+  checkRateLimitRoutes(model, config);
   routeFallbacks(model, config);
 }
 

@@ -2,9 +2,10 @@
 // with its file:line:col; the result is frozen.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodIssue, ZodType, ZodTypeAny, ZodTypeDef } from 'zod';
 import { configSchema, type GatewayConfig } from './config-schema.js';
+import { recordConfigSource, type KeyPath } from './config-source.js';
 import { keysAt } from './schema-keys.js';
 
 /** A bad config file: every problem, each with its location and the key it concerns. */
@@ -28,7 +29,8 @@ export function loadConfigFile(file: string): GatewayConfig {
 
 /** Validates config text (exported for tests). */
 export function parseConfigText(text: string, file: string): GatewayConfig {
-  const config = parseYamlWith(text, file, configSchema, {});
+  const { doc, lines } = readYaml(text, file);
+  const config = validateYaml(doc, lines, file, configSchema, {});
   const base = path.dirname(path.resolve(file));
   config.protos.paths = config.protos.paths.map((p) => path.resolve(base, p));
   if (config.protos.generated !== undefined) config.protos.generated = path.resolve(base, config.protos.generated);
@@ -47,7 +49,8 @@ export function parseConfigText(text: string, file: string): GatewayConfig {
     tls.keyFile = path.resolve(base, tls.keyFile);
     if (tls.caFile !== undefined) tls.caFile = path.resolve(base, tls.caFile);
   }
-  return deepFreeze(config);
+  // Checks against the protos come later (start-gateway.ts); they locate their keys through this.
+  return recordConfigSource(deepFreeze(config), { file, locate: (keyPath) => keyPosition(doc, lines, keyPath) });
 }
 
 /**
@@ -55,19 +58,28 @@ export function parseConfigText(text: string, file: string): GatewayConfig {
  * every problem with `file:line:col`. Also used for files the config points at (API keys).
  */
 export function parseYamlWith<T>(text: string, file: string, schema: ZodType<T, ZodTypeDef, unknown>, empty: unknown): T {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const { doc, lines } = readYaml(text, file);
+  return validateYaml(doc, lines, file, schema, empty);
+}
+
+function readYaml(text: string, file: string): { doc: Document; lines: LineCounter } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((error) => {
-        const at = lineCounter.linePos(error.pos[0]);
+        const at = lines.linePos(error.pos[0]);
         return `${file}:${at.line}:${at.col}: ${error.message.split('\n')[0]} (fix the YAML syntax)`;
       }),
     );
   }
+  return { doc, lines };
+}
+
+function validateYaml<T>(doc: Document, lines: LineCounter, file: string, schema: ZodType<T, ZodTypeDef, unknown>, empty: unknown): T {
   const parsed = schema.safeParse(doc.toJS() ?? empty);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, doc, lineCounter, file, schema)));
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, doc, lines, file, schema)));
   }
   return parsed.data;
 }
@@ -116,6 +128,20 @@ function keyOffset(doc: Document, keyPath: ReadonlyArray<string | number>, key: 
     if (isScalar(item.key) && String(item.key.value) === key && item.key.range) return item.key.range[0];
   }
   return undefined;
+}
+
+/** Where a key stands: its own position in a map, the item's in a list; undefined when the file lacks it. */
+function keyPosition(doc: Document, lines: LineCounter, keyPath: KeyPath): { line: number; col: number } | undefined {
+  if (keyPath.length === 0) return undefined;
+  const parentPath = keyPath.slice(0, -1);
+  const last = keyPath[keyPath.length - 1]!;
+  const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+  if (isSeq(parent)) {
+    const item = parent.items[Number(last)];
+    return isNode(item) && item.range ? lines.linePos(item.range[0]) : undefined;
+  }
+  const offset = keyOffset(doc, parentPath, String(last));
+  return offset === undefined ? undefined : lines.linePos(offset);
 }
 
 function position(lines: LineCounter, offset: number): string {

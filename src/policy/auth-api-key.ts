@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { z } from 'zod';
 import { apiKeyEntry, type GatewayConfig } from '../config/config-schema.js';
+import { ConfigKeyError } from '../config/config-source.js';
 import { parseYamlWith } from '../config/load-config.js';
 import type { GatewayModel, RouteSpec } from '../gateway-model.js';
 import { fieldByName, jsonNameOf } from '../transcode/json/field-info.js';
@@ -43,7 +44,7 @@ function readKeysFile(file: string): ApiKeyEntry[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`auth.apiKeys.keysFile: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new ConfigKeyError(['auth', 'apiKeys', 'keysFile'], `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}; give the path of a YAML or JSON list of keys)`);
   }
   const entries = parseYamlWith(text, file, keysFileSchema, []);
   if (entries.length === 0) throw new Error(`${file}:1:1: auth.apiKeys.keysFile holds no keys (list at least one { sha256, principal })`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { parseDurationMs } from '../config/duration.js';
+import { ConfigKeyError } from '../config/config-source.js';
 import { createRemoteJwks, KeySourceUnavailable, type RemoteJwks } from './remote-jwks.js';
 
 /** The `auth.jwt` config section, as validated by the config schema. */
@@ -96,10 +97,10 @@ function readJwksFile(file: string): JSONWebKeySet {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`auth.jwt.jwksFile: cannot read ${file} as JSON (${(error as Error).message})`);
+    throw new ConfigKeyError(['auth', 'jwt', 'jwksFile'], `cannot read ${file} as JSON (${(error as Error).message}; give the path of a JWK Set file)`);
   }
   if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys)) {
-    throw new Error(`auth.jwt.jwksFile: ${file} is not a JWK Set; write it as {"keys": [ … ]}`);
+    throw new ConfigKeyError(['auth', 'jwt', 'jwksFile'], `${file} is not a JWK Set (write it as {"keys": [ … ]})`);
   }
   return parsed as JSONWebKeySet;
 }

@@ -14,6 +14,7 @@ import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/config-schema.js';
 import { parseDurationMs } from '../config/duration.js';
+import { ConfigKeyError } from '../config/config-source.js';
 import { Code } from '../errors/codes.js';
 import { ERROR_DOMAIN, GatewayError, gatewayError } from '../errors/gateway-error.js';
 import type { RouteRateLimitSpec, RouteSpec } from '../gateway-model.js';
@@ -85,7 +86,7 @@ export interface RateLimiter {
 /**
  * Each route's limit: the proto's (method, else service), else `routes` by operationId, else by
  * service name, else `default`. Limits are per rpc, so additional bindings share the primary
- * binding's budget; a `routes` name that matches nothing, or an additional binding, is an error.
+ * binding's budget; a `routes` name that matches nothing, or an additional binding, is a ConfigKeyError.
  */
 export function routeLimits(routes: readonly RouteSpec[], config: RateLimitConfig): Map<RouteSpec, RouteRateLimitSpec> {
   const primaryIds = new Set(routes.filter((route) => route.bindingIndex === 0).map((route) => route.operationId));
@@ -94,10 +95,11 @@ export function routeLimits(routes: readonly RouteSpec[], config: RateLimitConfi
     if (primaryIds.has(name) || services.has(name)) continue;
     const binding = routes.find((route) => route.operationId === name);
     const primary = binding === undefined ? undefined : routes.find((route) => route.grpcPath === binding.grpcPath && route.bindingIndex === 0);
-    throw new Error(
+    throw new ConfigKeyError(
+      ['rateLimit', 'routes', name],
       primary !== undefined
-        ? `rateLimit.routes.${name}: is an additional binding of ${primary.service}/${primary.method}, whose bindings share one budget; set the limit on ${primary.operationId}`
-        : `rateLimit.routes.${name}: names no served operationId or service (use an operationId such as ${[...primaryIds][0] ?? 'Service_Method'}, or a fully-qualified service name)`,
+        ? `is an additional binding of ${primary.service}/${primary.method}, whose bindings share one budget (set the limit on ${primary.operationId})`
+        : `names no served operationId or service (use an operationId such as ${[...primaryIds][0] ?? 'Service_Method'}, or a fully-qualified service name)`,
     );
   }
   const configured = (name: string | undefined): RateLimitConfig['routes'][string] | undefined =>

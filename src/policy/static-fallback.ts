@@ -3,6 +3,7 @@
 // (get-caching.ts) holds nothing for the URL. Each answer is checked against its route's response
 // message and encoded once at startup, so a fallback that does not fit is a startup error.
 import protobuf from 'protobufjs';
+import { ConfigKeyError } from '../config/config-source.js';
 import type { GatewayModel, RouteSpec } from '../gateway-model.js';
 import { responseIsRawBody } from '../transcode/http-body.js';
 import { createCodecRegistry } from '../transcode/json/codec.js';
@@ -32,16 +33,11 @@ export interface StaticFallback {
   readonly message: Uint8Array;
 }
 
-/** A bad `resilience.fallbacks` entry; the message starts with its key path. */
-export class FallbackConfigError extends Error {
-  override readonly name = 'FallbackConfigError';
-}
-
 /**
  * The fallback of each route, by operationId. A key names a route the way `auth.routes` does:
  * its operationId, its rpc's primary operationId (additional bindings follow the rpc), or its
  * service; the most specific key wins. A service key covers its unary JSON routes; an operationId
- * naming a streaming or google.api.HttpBody route is an error. Throws FallbackConfigError.
+ * naming a streaming or google.api.HttpBody route is an error. Throws a ConfigKeyError naming the entry.
  */
 export function compileFallbacks(model: GatewayModel, config: Readonly<Record<string, FallbackConfig>>): ReadonlyMap<string, StaticFallback> {
   const compiled = new Map<string, StaticFallback>();
@@ -50,8 +46,9 @@ export function compileFallbacks(model: GatewayModel, config: Readonly<Record<st
   const known = new Set(model.routes.flatMap((route) => [route.operationId, route.service]));
   const unknown = names.find((name) => !known.has(name));
   if (unknown !== undefined) {
-    throw new FallbackConfigError(
-      `resilience.fallbacks.${unknown}: names no served operationId or service (use an operationId such as ${model.routes[0]?.operationId ?? 'Service_Method'}, or a fully-qualified service name)`,
+    throw new ConfigKeyError(
+      ['resilience', 'fallbacks', unknown],
+      `names no served operationId or service (use an operationId such as ${model.routes[0]?.operationId ?? 'Service_Method'}, or a fully-qualified service name)`,
     );
   }
   const root = protobuf.Root.fromJSON(model.descriptor);
@@ -65,7 +62,7 @@ export function compileFallbacks(model: GatewayModel, config: Readonly<Record<st
     const unsupported = unsupportedKind(route, root);
     if (unsupported !== undefined) {
       if (byRoute === undefined) continue;
-      throw new FallbackConfigError(`resilience.fallbacks.${key}: ${route.service}/${route.method} is ${unsupported}; fallbacks answer unary JSON routes only (remove this entry)`);
+      throw new ConfigKeyError(['resilience', 'fallbacks', key], `${route.service}/${route.method} is ${unsupported}; fallbacks answer unary JSON routes only (remove this entry)`);
     }
     compiled.set(route.operationId, { statusCode: config[key]!.status, headers: answerHeaders(config[key]!.headers), message: encodeBody(key, route, config[key]!.body, codecs) });
   }
@@ -85,8 +82,9 @@ function encodeBody(key: string, route: RouteSpec, body: unknown, codecs: Return
     const value = parseJson(JSON.stringify(body ?? {}));
     return codecs.codec(route.responseType).encodeToBytes(value, { ignoreUnknownFields: false });
   } catch (error) {
-    throw new FallbackConfigError(
-      `resilience.fallbacks.${key}.body: ${(error as Error).message} (write the ${route.responseType} answer of ${route.service}/${route.method} as proto3 JSON)`,
+    throw new ConfigKeyError(
+      ['resilience', 'fallbacks', key, 'body'],
+      `${(error as Error).message} (write the ${route.responseType} answer of ${route.service}/${route.method} as proto3 JSON)`,
     );
   }
 }

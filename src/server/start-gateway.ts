@@ -11,8 +11,9 @@ import { buildOpenApi } from '../../codegen/openapi.js';
 import { servedDocument } from '../../codegen/openapi/served-document.js';
 import { parseDurationMs } from '../config/duration.js';
 import type { GatewayConfig } from '../config/config-schema.js';
+import { ConfigKeyError, locatedProblem, type KeyPath } from '../config/config-source.js';
 import type { StaleCacheOptions } from '../policy/stale-cache.js';
-import { compileFallbacks, FallbackConfigError, type StaticFallback } from '../policy/static-fallback.js';
+import { compileFallbacks, type StaticFallback } from '../policy/static-fallback.js';
 import type { GatewayModel } from '../gateway-model.js';
 import { routeLimits } from '../policy/rate-limit.js';
 import { startAccessLog } from '../observability/access-log.js';
@@ -60,6 +61,16 @@ export interface RunningGateway {
 /** A startup problem that is the user's to fix (message says what and how). */
 export class StartupError extends Error {
   override readonly name = 'StartupError';
+}
+
+/** A problem with one key of `config`, found against the protos or files: `file:line:col: key.path: problem (fix)`. */
+export function configKeyError(config: GatewayConfig, keyPath: KeyPath, problem: string): StartupError {
+  return new StartupError(locatedProblem(config, keyPath, problem));
+}
+
+/** What building from `config` threw, as a StartupError (located in the config file when it names a key). */
+function startupErrorOf(config: GatewayConfig, error: Error): StartupError {
+  return error instanceof ConfigKeyError ? configKeyError(config, error.keyPath, error.problem) : new StartupError(error.message);
 }
 
 /** The served model, and its OpenAPI document when the docs are enabled. */
@@ -123,14 +134,18 @@ export function checkAuthPolicies(model: GatewayModel, config: GatewayConfig): v
   const shadowed = query === undefined ? undefined : queryKeyShadows(model, query)[0];
   if (shadowed !== undefined) {
     const { route, field } = shadowed;
-    throw new StartupError(
-      `auth.apiKeys.query is "${query}", which is also the request field ${field} of ${route.service}/${route.method} (${route.source.file}:${route.source.line}); its query value would be taken as an API key: choose another parameter name`,
+    throw configKeyError(
+      config,
+      ['auth', 'apiKeys', 'query'],
+      `is "${query}", which is also the request field ${field} of ${route.service}/${route.method} (${route.source.file}:${route.source.line}); its query value would be taken as an API key (choose another parameter name)`,
     );
   }
   const unknown = unknownAuthRouteNames(model, config.auth)[0];
   if (unknown !== undefined) {
-    throw new StartupError(
-      `auth.routes.${unknown}: names no served operationId or service (use an operationId such as ${model.routes[0]?.operationId ?? 'Service_Method'}, or a fully-qualified service name)`,
+    throw configKeyError(
+      config,
+      ['auth', 'routes', unknown],
+      `names no served operationId or service (use an operationId such as ${model.routes[0]?.operationId ?? 'Service_Method'}, or a fully-qualified service name)`,
     );
   }
   const unconfigured = unconfiguredSchemeRoutes(model, config.auth)[0];
@@ -159,7 +174,7 @@ function createAuth(model: GatewayModel, config: GatewayConfig, logger: Logger):
       },
     });
   } catch (error) {
-    throw new StartupError((error as Error).message);
+    throw startupErrorOf(config, error as Error);
   }
 }
 
@@ -237,7 +252,7 @@ async function assembleGeneration(
   const auth = createAuth(model, config, logger);
   const rateLimitStore = previous?.rateLimitStore ?? createSharedRateLimitStore(config.rateLimit, logger);
   const rateLimit = await rateLimitStore.limiterFor(model, config.rateLimit).catch((error: Error) => {
-    throw new StartupError(error.message);
+    throw startupErrorOf(config, error);
   });
   const fallbacks = routeFallbacks(model, config);
   const serviceTimeoutsMs = new Map(Object.entries(config.timeouts.services).map(([service, text]) => [service, parseDurationMs(text)!]));
@@ -484,7 +499,17 @@ export function routeFallbacks(model: GatewayModel, config: GatewayConfig): Read
   try {
     return compileFallbacks(model, config.resilience.fallbacks);
   } catch (error) {
-    if (error instanceof FallbackConfigError) throw new StartupError(error.message);
+    if (error instanceof ConfigKeyError) throw startupErrorOf(config, error);
+    throw error;
+  }
+}
+
+/** Config `rateLimit.routes` names served routes (what the rate-limit store checks at startup, without making one). */
+export function checkRateLimitRoutes(model: GatewayModel, config: GatewayConfig): void {
+  try {
+    routeLimits(model.routes, config.rateLimit);
+  } catch (error) {
+    if (error instanceof ConfigKeyError) throw startupErrorOf(config, error);
     throw error;
   }
 }

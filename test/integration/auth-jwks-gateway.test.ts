@@ -292,7 +292,7 @@ describe('startup checks', () => {
   it('refuses an API-key query parameter named like a request field the query could set', async () => {
     await assert.rejects(
       startTestGateway({ protos: secureProtos, upstreams: [{ service: '*', target: backend.target }], auth: { apiKeys: { query: 'text', keys: [{ sha256: sha('k'), principal: 'p' }] } } }),
-      /auth\.apiKeys\.query is "text", which is also the request field secure\.v1\.Note\.text of secure\.v1\.SecureService\/Open \(secure\.proto:\d+\); .*choose another parameter name/,
+      /auth\.apiKeys\.query: is "text", which is also the request field secure\.v1\.Note\.text of secure\.v1\.SecureService\/Open \(secure\.proto:\d+\); .*choose another parameter name/,
     );
   });
 });

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { parseConfigText, ConfigError } from '../../src/config/load-config.js';
 import type { GatewayConfigInput } from '../../src/config/config-schema.js';
+import { startGateway } from '../../src/server/start-gateway.js';
 import { fetchJson, startTestGateway, testProtosDir, type JsonResponse, type TestGateway } from '../helpers/gateway.js';
 import { startRawGrpcServer, type RunningGrpcServer } from '../helpers/grpc-server.js';
 
@@ -149,6 +151,23 @@ describe('static fallbacks: config checks', () => {
       return true;
     });
     await assert.rejects(startWith({ 'echo.v1.EchoService': { body: { colour: 'red' } } }), /resilience\.fallbacks\.echo\.v1\.EchoService\.body: .*colour/);
+  });
+
+  it('reports, from a config file, the line and column of an unknown key and of a body that does not encode', async () => {
+    const startFromFile = (fallbacks: string) => {
+      const text = `protos: { paths: [${JSON.stringify(ECHO.paths[0])}], files: [echo/v1/echo.proto] }
+server: { host: 127.0.0.1, port: 0 }
+upstreams: { "*": ${backend.target} }
+resilience:
+  fallbacks:
+${fallbacks}`;
+      return startGateway(parseConfigText(text, '/etc/protogate.yaml'), pino({ level: 'silent' }));
+    };
+    await assert.rejects(startFromFile('    EchoService_Echo: {}\n    EchoService_Nope: {}\n'), /^StartupError: \/etc\/protogate\.yaml:7:5: resilience\.fallbacks\.EchoService_Nope: names no served/);
+    await assert.rejects(
+      startFromFile('    EchoService_Echo:\n      status: 200\n      body: { id: x, count: many }\n'),
+      /^StartupError: \/etc\/protogate\.yaml:8:7: resilience\.fallbacks\.EchoService_Echo\.body: .*count/,
+    );
   });
 
   it('accepts a service key and an empty body', async () => {

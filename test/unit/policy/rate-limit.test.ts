@@ -145,10 +145,10 @@ describe('which limit a route gets', () => {
   });
 
   it('a name that matches no route, or an additional binding, is an error naming the key', () => {
-    assert.throws(() => routeLimits(routes, config({ routes: { S_Nope: { requests: 1, per: '1s' } } })), /^Error: rateLimit\.routes\.S_Nope: names no served operationId or service/);
+    assert.throws(() => routeLimits(routes, config({ routes: { S_Nope: { requests: 1, per: '1s' } } })), /^ConfigKeyError: rateLimit\.routes\.S_Nope: names no served operationId or service/);
     assert.throws(
       () => routeLimits(routes, config({ routes: { S_A_1: { requests: 1, per: '1s' } } })),
-      /rateLimit\.routes\.S_A_1: is an additional binding of rl\.v1\.S\/A, whose bindings share one budget; set the limit on S_A/,
+      /rateLimit\.routes\.S_A_1: is an additional binding of rl\.v1\.S\/A, whose bindings share one budget \(set the limit on S_A\)/,
     );
   });
 

@@ -3,15 +3,22 @@
 // so a leak shows as a curve that keeps climbing after warm-up. The load mixes what a gateway
 // sees all day: successes (GET with query, POST with a body), client errors (bad JSON, unknown
 // fields, 404s), upstream errors and deadline hits, and clients that disconnect mid-call.
-// Run: npm run build && node --import tsx bench/soak.ts [--minutes 3] [--rate 200] [--concurrency 64] [--sample-seconds 5]
+// `--streams N` adds N clients that hold server streams (stream/v1/ticker.proto) beside that
+// load, one after another: finite NDJSON streams read to the end, endless SSE streams left after
+// a few seconds (client disconnect → cancellation), and slow NDJSON readers on a flood (flow
+// control); the table then also shows the streams' traffic and the calls the backend still has
+// open, which must follow the clients' streams and not pile up.
+// Run: npm run build && node --import tsx bench/soak.ts [--minutes 3] [--rate 200] [--concurrency 64] [--sample-seconds 5] [--streams 0]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { serveCli } from '../test/helpers/cli.js';
 import { testProtosDir } from '../test/helpers/gateway.js';
-import { startRawGrpcServer } from '../test/helpers/grpc-server.js';
+import { startStreamingGrpcServer, writeWithBackpressure } from '../test/helpers/grpc-stream-server.js';
+import { loadTestRoot } from '../test/helpers/proto-root.js';
 import { echoTypes } from '../test/helpers/recording-backend.js';
+import { TICKER_PROTO } from '../test/helpers/ticker-backend.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,17 +26,41 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '64' },
     'sample-seconds': { type: 'string', default: '5' },
+    streams: { type: 'string', default: '0' },
   },
 });
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
 const concurrency = Number(values.concurrency);
 const sampleMs = Number(values['sample-seconds']) * 1000;
+const streamClients = Number(values.streams);
 
 const { EchoMessage } = echoTypes();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const backend = await startRawGrpcServer({
+const tickerRoot = loadTestRoot([TICKER_PROTO], {});
+const TickRequest = tickerRoot.lookupType('stream.v1.TickRequest');
+const Tick = tickerRoot.lookupType('stream.v1.Tick');
+/** Server-streaming calls the backend has open now. */
+let openCalls = 0;
+
+const backend = await startStreamingGrpcServer({
+  // `count` ticks `intervalMs` apart (count 0: until cancelled), written with backpressure
+  '/stream.v1.TickerService/Tick': async (bytes, call) => {
+    const request = TickRequest.toObject(TickRequest.decode(bytes), { defaults: true }) as { name: string; count: number; intervalMs: number; paddingBytes: number };
+    const padding = Buffer.alloc(request.paddingBytes, 7);
+    openCalls++;
+    try {
+      for (let seq = 0; request.count === 0 || seq < request.count; seq++) {
+        if (seq > 0 && request.intervalMs > 0) await sleep(request.intervalMs);
+        if (!(await writeWithBackpressure(call, Buffer.from(Tick.encode({ name: request.name, seq, padding }).finish())))) return;
+      }
+      call.end();
+    } finally {
+      openCalls--;
+    }
+  },
+}, {
   '/echo.v1.EchoService/Echo': async (request) => {
     const { id } = EchoMessage.decode(request) as unknown as { id: string };
     if (id.startsWith('slow')) await sleep(50);
@@ -47,7 +78,7 @@ const configFile = path.join(dir, 'soak.yaml');
 // path instead of exercising the pipeline.
 writeFileSync(configFile, JSON.stringify({ log: { level: 'warn', access: false }, timeouts: { default: '1s' }, resilience: { breaker: { enabled: false } } }));
 const cli = await serveCli([
-  '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto', '--upstream', `*=${backend.target}`,
+  '--proto-path', testProtosDir, '--proto', 'echo/v1/echo.proto', ...(streamClients > 0 ? ['--proto', TICKER_PROTO] : []), '--upstream', `*=${backend.target}`,
   '--port', '0', '--host', '127.0.0.1', '--config', configFile,
 ]);
 const pid = cli.child.pid!;
@@ -109,27 +140,82 @@ async function worker(): Promise<void> {
   }
 }
 
+interface StreamInterval { opened: number; completed: number; left: number; failed: number; bytes: number }
+const freshStreams = (): StreamInterval => ({ opened: 0, completed: 0, left: 0, failed: 0, bytes: 0 });
+let currentStreams = freshStreams();
+let streamsOpened = 0;
+/** Streams the clients hold open now. */
+let streamsOpen = 0;
+
+// One stream of the mix, by number: how to ask for it, how long to hold it (undefined: to its
+// end), and how long to wait between reads (a slow reader).
+function streamFor(n: number): { url: string; headers: Record<string, string>; holdMs?: number; readGapMs: number } {
+  const tick = `${cli.base}/v1/ticks/s${n}`;
+  const holdMs = 2000 + ((n * 7919) % 4000); // 2–6 s, spread so the streams do not end in step
+  switch (n % 3) {
+    case 0: return { url: `${tick}?count=100&intervalMs=20`, headers: {}, readGapMs: 0 }; // ~2 s, read to the end
+    case 1: return { url: `${tick}?intervalMs=50`, headers: { accept: 'text/event-stream' }, holdMs, readGapMs: 0 }; // endless SSE, left
+    default: return { url: `${tick}?paddingBytes=4096`, headers: {}, holdMs, readGapMs: 50 }; // a flood read slowly, left
+  }
+}
+
+async function streamClient(): Promise<void> {
+  while (Date.now() < endAt) {
+    const { url, headers, holdMs, readGapMs } = streamFor(streamsOpened++);
+    const controller = new AbortController();
+    const timer = holdMs === undefined ? undefined : setTimeout(() => controller.abort(), holdMs);
+    currentStreams.opened++;
+    streamsOpen++;
+    try {
+      const res = await fetch(url, { headers, signal: controller.signal });
+      const reader = res.body!.getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        currentStreams.bytes += chunk.value.length;
+        if (readGapMs > 0) await sleep(readGapMs);
+      }
+      if (res.status === 200) currentStreams.completed++;
+      else currentStreams.failed++;
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') currentStreams.left++;
+      else currentStreams.failed++;
+    } finally {
+      clearTimeout(timer);
+      streamsOpen--;
+    }
+  }
+}
+
 const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!);
 const rows: Array<{ t: number; rss: number }> = [];
-console.log(`soak: ${minutes} min at ${rate} req/s, ${concurrency} clients, gateway pid ${pid}, RSS every ${sampleMs / 1000} s`);
-console.log('   t (s) | RSS (MiB) |  req/s | p50 (ms) | p99 (ms) |   2xx |   4xx |   5xx | aborted | failed');
+const streaming = streamClients > 0 ? `, ${streamClients} stream clients` : '';
+console.log(`soak: ${minutes} min at ${rate} req/s, ${concurrency} clients${streaming}, gateway pid ${pid}, RSS every ${sampleMs / 1000} s`);
+const streamHeader = streamClients > 0 ? ' | streams open | opened | done | left | failed | stream KiB/s | backend calls' : '';
+console.log(`   t (s) | RSS (MiB) |  req/s | p50 (ms) | p99 (ms) |   2xx |   4xx |   5xx | aborted | failed${streamHeader}`);
 const startRss = rssMiB();
 rows.push({ t: 0, rss: startRss });
 console.log(`${'0'.padStart(8)} | ${startRss.toFixed(1).padStart(9)} |`);
 const sampler = setInterval(() => {
   const interval = current;
   current = fresh();
+  const streams = currentStreams;
+  currentStreams = freshStreams();
   const sorted = interval.latencies.sort((a, b) => a - b);
   const t = (Date.now() - started) / 1000;
   const rss = rssMiB();
   rows.push({ t, rss });
   const done = interval.ok + interval.clientErrors + interval.serverErrors + interval.aborted + interval.failed;
   console.log(
-    `${t.toFixed(0).padStart(8)} | ${rss.toFixed(1).padStart(9)} | ${(done / (sampleMs / 1000)).toFixed(0).padStart(6)} | ${percentile(sorted, 0.5).toFixed(1).padStart(8)} | ${percentile(sorted, 0.99).toFixed(1).padStart(8)} | ${String(interval.ok).padStart(5)} | ${String(interval.clientErrors).padStart(5)} | ${String(interval.serverErrors).padStart(5)} | ${String(interval.aborted).padStart(7)} | ${String(interval.failed).padStart(6)}`,
+    `${t.toFixed(0).padStart(8)} | ${rss.toFixed(1).padStart(9)} | ${(done / (sampleMs / 1000)).toFixed(0).padStart(6)} | ${percentile(sorted, 0.5).toFixed(1).padStart(8)} | ${percentile(sorted, 0.99).toFixed(1).padStart(8)} | ${String(interval.ok).padStart(5)} | ${String(interval.clientErrors).padStart(5)} | ${String(interval.serverErrors).padStart(5)} | ${String(interval.aborted).padStart(7)} | ${String(interval.failed).padStart(6)}${streamClients > 0 ? streamColumns(streams) : ''}`,
   );
 }, sampleMs);
 
-await Promise.all(Array.from({ length: concurrency }, worker));
+/** The stream columns of a sample row: client-side counts, and the calls the backend has open. */
+function streamColumns(streams: StreamInterval): string {
+  const kib = streams.bytes / 1024 / (sampleMs / 1000);
+  return ` | ${String(streamsOpen).padStart(12)} | ${String(streams.opened).padStart(6)} | ${String(streams.completed).padStart(4)} | ${String(streams.left).padStart(4)} | ${String(streams.failed).padStart(6)} | ${kib.toFixed(0).padStart(12)} | ${String(openCalls).padStart(13)}`;
+}
+
+await Promise.all([...Array.from({ length: concurrency }, worker), ...Array.from({ length: streamClients }, streamClient)]);
 clearInterval(sampler);
 await sleep(1000);
 const endRss = rssMiB();
@@ -138,6 +224,7 @@ const tail = rows.filter((row) => row.t >= (minutes * 60) / 2);
 const meanT = tail.reduce((s, r) => s + r.t, 0) / tail.length;
 const meanR = tail.reduce((s, r) => s + r.rss, 0) / tail.length;
 const slope = tail.reduce((s, r) => s + (r.t - meanT) * (r.rss - meanR), 0) / Math.max(1e-9, tail.reduce((s, r) => s + (r.t - meanT) ** 2, 0));
+if (streamClients > 0) console.log(`streams: ${streamsOpened} opened; backend calls still open 1 s after the end: ${openCalls}`);
 console.log(`requests: ${sent}; RSS start ${startRss.toFixed(1)} MiB, max ${Math.max(...rows.map((r) => r.rss)).toFixed(1)} MiB, end ${endRss.toFixed(1)} MiB; second-half slope ${(slope * 60).toFixed(2)} MiB/min`);
 await cli.stop();
 await backend.close();

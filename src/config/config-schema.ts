@@ -181,6 +181,17 @@ export const configSchema = z
         headersTimeout: duration.default('10s'),
         /** A client must send its whole request, body included, within this long (slow bodies → 408). */
         requestTimeout: duration.default('30s'),
+        /**
+         * An idle keep-alive connection is closed after this long without a new request (Node
+         * waits about a second more). Longer than the idle timeout of a load balancer in front
+         * (60 s is common, e.g. AWS ALB's default), so the balancer, not the gateway, closes idle
+         * connections first: a gateway that closes first races the balancer reusing the
+         * connection, and the balancer answers that request 502. Default: Fastify's own, 72 s.
+         */
+        keepAliveTimeout: duration
+          // beyond ~24.8 days Node's timers overflow to 1 ms, which would close every idle connection at once
+          .refine((text) => (parseDurationMs(text) ?? 0) <= 24 * 3_600_000, { message: 'must be at most "24h"' })
+          .default('72s'),
         /** Reload config and protos when the config file changes, as on SIGHUP. */
         watchConfig: z.boolean().default(false),
         /** Worker processes sharing the port (node:cluster), or "auto" for one per core; 1 serves in-process. */

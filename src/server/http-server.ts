@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   readonly headersTimeoutMs?: number | undefined;
   /** Time a client has for its whole request (config `server.requestTimeout`); default Node's 300 s. */
   readonly requestTimeoutMs?: number | undefined;
+  /** How long an idle keep-alive connection stays open (config `server.keepAliveTimeout`); default Node's 5 s. */
+  readonly keepAliveTimeoutMs?: number | undefined;
   readonly errorFormat: ErrorFormat;
   /** CORS (config key `cors`); absent: the pipeline is called directly and no CORS header is written. */
   readonly cors?: CorsPolicy | undefined;
@@ -75,6 +77,9 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions,
     // Node refuses a head timeout longer than the whole request's.
     ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs ?? Infinity) }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
+    // Fastify's own keepAliveTimeout does not apply to a server from serverFactory. Node's head
+    // timer starts at a request's first byte, so idle time needs no headersTimeout above it.
+    ...(options.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeout: options.keepAliveTimeoutMs }),
     connectionsCheckingInterval: 1000,
   };
   const activeStreams = new ActiveStreams();

@@ -287,6 +287,7 @@ async function assembleGeneration(
       maxUrlBytes: config.limits.maxUrlBytes,
       headersTimeoutMs: parseDurationMs(config.server.headersTimeout)!,
       requestTimeoutMs: parseDurationMs(config.server.requestTimeout)!,
+      keepAliveTimeoutMs: parseDurationMs(config.server.keepAliveTimeout)!,
       overload: config.overload,
       errorFormat: config.errors.format,
       cors: config.cors === undefined ? undefined : createCorsPolicy(config.cors),
@@ -462,7 +463,7 @@ export interface ReloadResult {
 }
 
 /** Keys bound to the listening sockets or the process, which a reload cannot change. */
-const RESTART_ONLY_KEYS = ['server.host', 'server.port', 'server.adminPort', 'server.workers', 'server.tls', 'server.headersTimeout', 'server.requestTimeout', 'limits.maxHeaderBytes', 'rateLimit.store', 'rateLimit.memory', 'rateLimit.redis', 'tracing'] as const;
+const RESTART_ONLY_KEYS = ['server.host', 'server.port', 'server.adminPort', 'server.workers', 'server.tls', 'server.headersTimeout', 'server.requestTimeout', 'server.keepAliveTimeout', 'limits.maxHeaderBytes', 'rateLimit.store', 'rateLimit.memory', 'rateLimit.redis', 'tracing'] as const;
 
 function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string[] {
   const at = (config: GatewayConfig, key: string): string =>

@@ -11,7 +11,8 @@
 // avoids the address whose failure it retries whenever another one is in rotation.
 import { Code } from '../errors/codes.js';
 import { probeHealth, type HealthCheckOptions } from './health-check.js';
-import type { CallFailure, MetadataPairs, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import { failedBidiStream, failedClientStream } from './client-stream.js';
+import type { BidiStreamCall, CallFailure, ClientStreamCall, MetadataPairs, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { localFailure } from './unary-call.js';
 
 /** How calls are spread over the addresses in rotation. */
@@ -133,6 +134,22 @@ export class BalancedTransport implements UpstreamTransport {
     const endpoint = this.#leastOutstanding ? this.#pickLeastOutstanding(undefined) : this.#pickRoundRobin(undefined);
     if (endpoint === undefined) return failedStream(this.#noAddress(request.path));
     return endpoint.transport.serverStream(request);
+  }
+
+  /** Client streams are placed as server streams are; an address whose transport has none answers UNIMPLEMENTED. */
+  clientStream(request: UnaryRequest): ClientStreamCall {
+    const endpoint = this.#leastOutstanding ? this.#pickLeastOutstanding(undefined) : this.#pickRoundRobin(undefined);
+    if (endpoint === undefined) return failedClientStream(this.#noAddress(request.path));
+    const open = endpoint.transport.clientStream;
+    return open === undefined ? failedClientStream(noStreams('client', request.path)) : open.call(endpoint.transport, request);
+  }
+
+  /** Bidirectional streams likewise. */
+  bidiStream(request: UnaryRequest): BidiStreamCall {
+    const endpoint = this.#leastOutstanding ? this.#pickLeastOutstanding(undefined) : this.#pickRoundRobin(undefined);
+    if (endpoint === undefined) return failedBidiStream(this.#noAddress(request.path));
+    const open = endpoint.transport.bidiStream;
+    return open === undefined ? failedBidiStream(noStreams('bidirectional', request.path)) : open.call(endpoint.transport, request);
   }
 
   #call(request: UnaryRequest, avoid: Endpoint | undefined): Promise<UnaryResult> {
@@ -344,6 +361,10 @@ export class BalancedTransport implements UpstreamTransport {
 }
 
 const NO_METADATA: MetadataPairs = [];
+
+function noStreams(kind: string, path: string): CallFailure {
+  return localFailure(Code.UNIMPLEMENTED, `The upstream transport has no ${kind} streams`, `${path}: transport without ${kind} streams`);
+}
 
 /** A stream that ended before it started, with `failure`. */
 function failedStream(failure: CallFailure): ServerStreamCall {

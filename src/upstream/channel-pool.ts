@@ -8,11 +8,12 @@
 import { Client, connectivityState, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
 import { invokeUnary, localFailure, type UnaryCallLimits } from './unary-call.js';
-import { failedClientStream } from './client-stream.js';
+import { invokeBidiStream } from './bidi-stream-call.js';
+import { failedBidiStream, failedClientStream } from './client-stream.js';
 import { invokeClientStream } from './client-stream-call.js';
 import { invokeServerStream } from './server-stream-call.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { BidiStreamCall, ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import type { UpstreamTls } from './upstream-tls.js';
 
 /** How to reach one upstream and how much to accept from it. */
@@ -113,6 +114,13 @@ export function createGrpcJsTransport(options: ChannelPoolOptions): ChannelPool 
       next = next + 1 === clients.length ? 0 : next + 1;
       inFlight++;
       return invokeClientStream(client, target, limits, request, () => settle(undefined));
+    },
+    bidiStream(request: UnaryRequest): BidiStreamCall {
+      if (closed) return failedBidiStream(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));
+      const client = clients[next] as Client;
+      next = next + 1 === clients.length ? 0 : next + 1;
+      inFlight++;
+      return invokeBidiStream(client, target, limits, request, () => settle(undefined));
     },
     serverStream(request: UnaryRequest): ServerStreamCall {
       if (closed) return ServerStreamQueue.failed(localFailure(Code.UNAVAILABLE, 'Upstream transport is closed', `${target}: transport closed`));

@@ -1,7 +1,8 @@
 // The sending half of a client-streaming call on node:http2: request messages are framed and
 // written one at a time, each write waiting for the HTTP/2 stream's buffer to drain, so the
 // backend's flow-control window paces the writer. The response is read as a unary call's
-// (http2-call.ts: one length-prefixed message, then the status).
+// (http2-call.ts: one length-prefixed message, then the status). Bidirectional streams write the
+// same way (`writeFramed`, http2-bidi-stream.ts).
 import type { ClientHttp2Stream } from 'node:http2';
 import { Code } from '../errors/codes.js';
 import { abort, settle, type Http2Call } from './http2-call.js';
@@ -26,23 +27,7 @@ export class Http2ClientStream implements ClientStreamCall {
       settle(call, markLocalLimit(localFailure(Code.RESOURCE_EXHAUSTED, 'Request message too large', cause), 'request'), true);
       return Promise.resolve(false);
     }
-    const frame = Buffer.allocUnsafe(5 + length);
-    frame[0] = 0; // not compressed
-    frame.writeUInt32BE(length, 1);
-    frame.set(message, 5);
-    if (stream.write(frame)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onDrain = () => {
-        stream.off('close', onClose);
-        resolve(!call.done);
-      };
-      const onClose = () => {
-        stream.off('drain', onDrain);
-        resolve(false);
-      };
-      stream.once('drain', onDrain);
-      stream.once('close', onClose);
-    });
+    return writeFramed(stream, message, () => call.done);
   }
 
   end(): void {
@@ -52,4 +37,29 @@ export class Http2ClientStream implements ClientStreamCall {
   cancel(): void {
     abort(this.call);
   }
+}
+
+/**
+ * Writes `message` as one gRPC length-prefixed message; resolves true once `stream` can take
+ * more (at once, or at 'drain'), false if it closed first or the call is `over()` by then.
+ */
+export function writeFramed(stream: ClientHttp2Stream, message: Uint8Array, over: () => boolean): Promise<boolean> {
+  const length = message.byteLength;
+  const frame = Buffer.allocUnsafe(5 + length);
+  frame[0] = 0; // not compressed
+  frame.writeUInt32BE(length, 1);
+  frame.set(message, 5);
+  if (stream.write(frame)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      stream.off('close', onClose);
+      resolve(!over());
+    };
+    const onClose = () => {
+      stream.off('drain', onDrain);
+      resolve(false);
+    };
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+  });
 }

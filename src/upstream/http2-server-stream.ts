@@ -8,7 +8,7 @@ import { Code } from '../errors/codes.js';
 import { nonGrpcResponse, streamStatus, type Http2CallOwner, type Http2Connection, type Http2StreamEnd } from './http2-call.js';
 import { metadataPairsOf } from './http2-metadata.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { CallFailure, ServerStreamCall, UnaryRequest } from './transport.js';
+import type { CallFailure, UnaryRequest } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
@@ -26,7 +26,7 @@ export function startHttp2ServerStream(
   stream: ClientHttp2Stream,
   request: UnaryRequest,
   onSettled: () => void,
-): ServerStreamCall {
+): ServerStreamQueue {
   const queue = new ServerStreamQueue();
   const { path, signal, deadline } = request;
   const state: { -readonly [K in keyof Http2StreamEnd]: Http2StreamEnd[K] } = {

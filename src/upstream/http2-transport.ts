@@ -12,11 +12,12 @@ import type { ChannelPoolOptions } from './channel-pool.js';
 import { abort, attachStream, expire, Http2Call, type Http2CallOwner, type Http2Connection } from './http2-call.js';
 import { DeadlineSweep } from './deadline-sweep.js';
 import { addRequestMetadata, encodeGrpcTimeout } from './http2-metadata.js';
-import { failedClientStream } from './client-stream.js';
+import { failedBidiStream, failedClientStream } from './client-stream.js';
+import { startHttp2BidiStream } from './http2-bidi-stream.js';
 import { Http2ClientStream } from './http2-client-stream.js';
 import { startHttp2ServerStream } from './http2-server-stream.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { CallFailure, ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { BidiStreamCall, CallFailure, ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { localFailure, markLocalLimit } from './unary-call.js';
 import { http2TlsOptions } from './upstream-tls.js';
 
@@ -145,6 +146,14 @@ class NodeHttp2Transport implements Http2Transport, Http2CallOwner {
       signal.addEventListener('abort', call.onAbort, { once: true });
     }
     return new Http2ClientStream(call, stream, this.#maxSendMessageBytes, result);
+  }
+
+  bidiStream(request: UnaryRequest): BidiStreamCall {
+    const opened = this.#open({ ...request, message: NO_MESSAGE });
+    if (!(opened instanceof OpenedStream)) return failedBidiStream(opened);
+    const { connection, stream } = opened;
+    this.#countIn(connection);
+    return startHttp2BidiStream(this, connection, stream, request, this.#maxSendMessageBytes, () => this.#countOut(connection));
   }
 
   /** The checks every call makes before it starts, then a new HTTP/2 stream; or why not. */

@@ -8,9 +8,9 @@ import { Code } from '../errors/codes.js';
 import { isNoAddressFailure } from './balancer.js';
 import { CircuitBreaker, Outcome, Ticket, type BreakerState, type FailureRatioOptions } from './circuit-breaker.js';
 import { RetryBudget } from './retry-budget.js';
-import { failedClientStream } from './client-stream.js';
+import { failedBidiStream, failedClientStream } from './client-stream.js';
 import { ServerStreamQueue } from './server-stream.js';
-import type { CancelSignal, ClientStreamCall, ServerStreamCall, StreamStatus, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
+import type { BidiStreamCall, CancelSignal, ClientStreamCall, ServerStreamCall, StreamStatus, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from './transport.js';
 import { exceededLocalLimit, localFailure } from './unary-call.js';
 
 export interface ResilienceOptions {
@@ -158,9 +158,19 @@ export function createResilientTransport(target: string, inner: Inner, options: 
     return call;
   };
 
+  // Bidirectional streams: settled as server streams are, at the first response message.
+  const bidiStream = (open: NonNullable<Inner['bidiStream']>) => (request: UnaryRequest): BidiStreamCall => {
+    if (breaker === undefined) return open.call(inner, request);
+    const ticket = breaker.admit();
+    if (ticket === Ticket.Rejected) return failedBidiStream(circuitOpen);
+    const call = open.call(inner, request);
+    return { ...onFirstOutcome(call, (outcome) => breaker.settle(ticket, outcome)), write: (message) => call.write(message), end: () => call.end() };
+  };
+
   return {
     serverStream,
     ...(inner.clientStream === undefined ? {} : { clientStream: clientStream(inner.clientStream) }),
+    ...(inner.bidiStream === undefined ? {} : { bidiStream: bidiStream(inner.bidiStream) }),
     unary: retry === undefined ? attempt : (request) => (request.idempotent === true ? withRetries(request) : attempt(request)),
     state: () => inner.state?.() ?? 'idle',
     breakerState: () => breaker?.state(),

@@ -1,7 +1,7 @@
 // One server-streaming call over a grpc-js client (the grpc-js half of unary-call.ts): bytes in,
 // messages out through a ServerStreamQueue. grpc-js reads the next message from HTTP/2 only when
 // its Readable wants more, so pausing the Readable is what stalls the backend.
-import type { Client, ClientReadableStream, Metadata, StatusObject } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ClientReadableStream, Metadata, StatusObject } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
 import { clientSafeMessage } from './client-safe-message.js';
 import { fromGrpcMetadata, statusDetailsOf, toGrpcMetadata } from './metadata.js';
@@ -44,7 +44,15 @@ export function invokeServerStream(client: Client, target: string, limits: Unary
     // grpc-js throws synchronously only when its channel is already shut down.
     return failed(Code.UNAVAILABLE, 'Upstream channel is closed', String(error));
   }
+  return readResponses(call, target, request, onSettled);
+}
 
+/**
+ * The responses of a started grpc-js call (a server stream's, or a bidirectional one's) as a
+ * ServerStreamQueue; `onSettled` runs once when the call is over.
+ */
+export function readResponses(call: ClientReadableStream<Buffer> | ClientDuplexStream<Uint8Array, Buffer>, target: string, request: UnaryRequest, onSettled: () => void): ServerStreamQueue {
+  const { signal, path } = request;
   const queue = new ServerStreamQueue();
   let headersReceived = false;
   let status: StatusObject | undefined;

@@ -106,6 +106,16 @@ export class ServerStreamQueue implements ServerStreamCall {
     return this.#status ?? localFailure(Code.INTERNAL, 'Stream status read before its end', 'ServerStreamQueue.status() before end');
   }
 
+  /** Ends the call with `failure` (a limit this side enforces) and cancels the upstream call. */
+  fail(failure: CallFailure): void {
+    if (this.#status !== undefined) return;
+    this.#messages = [];
+    this.#head = 0;
+    this.#bytes = 0;
+    this.end(failure);
+    this.#source?.cancel();
+  }
+
   cancel(): void {
     this.#messages = [];
     this.#head = 0;

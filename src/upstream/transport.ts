@@ -1,7 +1,8 @@
 // The seam between the request pipeline and whatever speaks gRPC to the services: the pipeline
 // hands over an already-encoded request and gets back bytes or a gRPC status, never an exception.
 // Unary calls resolve once; server-streaming calls are pulled message by message
-// (`serverStream`), so a slow HTTP client slows the gRPC stream instead of filling memory.
+// (`serverStream`), so a slow HTTP client slows the gRPC stream instead of filling memory;
+// client streams are written message by message, bidirectional streams both at once.
 
 /** Metadata as `[name, value]` pairs; names are lower-case. */
 export type MetadataPairs = ReadonlyArray<readonly [string, string]>;
@@ -110,6 +111,14 @@ export interface ClientStreamCall {
   readonly result: Promise<UnaryResult>;
 }
 
+/**
+ * A bidirectional-streaming call: request messages are written as a client stream's (`write`,
+ * `end`: HTTP/2 flow control paces the writer) while the responses are pulled as a server
+ * stream's (`read`, with the same bounded read-ahead); either side may go on after the other
+ * has ended. `cancel` ends both. `write` resolves false once the call is over (`status()` says how).
+ */
+export interface BidiStreamCall extends ServerStreamCall, Pick<ClientStreamCall, 'write' | 'end'> {}
+
 /** A way to call gRPC services at one upstream address. */
 export interface UpstreamTransport {
   /** Never rejects: every failure is a `UnaryResult` with a gRPC code. */
@@ -125,6 +134,11 @@ export interface UpstreamTransport {
    * Optional: without it the gateway answers client-streaming routes 501. Never retried.
    */
   clientStream?(request: UnaryRequest): ClientStreamCall;
+  /**
+   * Starts a bidirectional-streaming call (`message` is ignored, as for `clientStream`).
+   * Optional: without it the gateway answers bidirectional routes 501. Never retried.
+   */
+  bidiStream?(request: UnaryRequest): BidiStreamCall;
   /** Stops accepting calls and resolves once the calls in flight have finished. */
   close(): Promise<void>;
 }

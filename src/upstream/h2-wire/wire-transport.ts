@@ -16,7 +16,7 @@ import type { ChannelPoolOptions } from '../channel-pool.js';
 import { DeadlineSweep } from '../deadline-sweep.js';
 import { addRequestMetadata } from '../http2-metadata.js';
 import { createHttp2Transport, type Http2Transport } from '../http2-transport.js';
-import type { ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from '../transport.js';
+import type { BidiStreamCall, ClientStreamCall, ServerStreamCall, TransportState, UnaryRequest, UnaryResult, UpstreamTransport } from '../transport.js';
 import { localFailure, markLocalLimit } from '../unary-call.js';
 import { pathField } from './hpack-encoder.js';
 import { abort, expire, settle, WireCall, type WireCallOwner } from './wire-call.js';
@@ -145,6 +145,10 @@ class WireHttp2Transport implements WireTransport, WireCallOwner, ConnectionEven
     const streams = this.#nodeHttp2();
     // the node:http2 transport always has clientStream (optional in the interface for grpc-js's sake)
     return streams.clientStream!(request);
+  }
+
+  bidiStream(request: UnaryRequest): BidiStreamCall {
+    return this.#nodeHttp2().bidiStream!(request);
   }
 
   /** The node:http2 transport that carries this target's streams. */

@@ -317,6 +317,27 @@ export const model = {
    }
   },
   {
+   "operationId": "LibraryService_ImportBooks",
+   "service": "library.v1.LibraryService",
+   "method": "ImportBooks",
+   "grpcPath": "/library.v1.LibraryService/ImportBooks",
+   "httpMethod": "POST",
+   "template": "/v1/{parent=shelves/*}/books:import",
+   "body": "book",
+   "responseBody": "",
+   "requestType": "library.v1.ImportBooksRequest",
+   "responseType": "library.v1.ImportBooksResponse",
+   "clientStreaming": true,
+   "serverStreaming": false,
+   "idempotent": false,
+   "bindingIndex": 0,
+   "source": {
+    "file": "library.proto",
+    "line": 137,
+    "col": 14
+   }
+  },
+  {
    "operationId": "LibraryService_WatchShelf",
    "service": "library.v1.LibraryService",
    "method": "WatchShelf",
@@ -333,7 +354,7 @@ export const model = {
    "bindingIndex": 0,
    "source": {
     "file": "library.proto",
-    "line": 137,
+    "line": 149,
     "col": 39
    }
   }
@@ -555,6 +576,23 @@ export const model = {
            {
             "(google.api.http)": {
              "get": "/v1/{name=shelves/*/books/*}/cover"
+            }
+           }
+          ]
+         },
+         "ImportBooks": {
+          "requestType": "ImportBooksRequest",
+          "requestStream": true,
+          "responseType": "ImportBooksResponse",
+          "options": {
+           "(google.api.http).post": "/v1/{parent=shelves/*}/books:import",
+           "(google.api.http).body": "book"
+          },
+          "parsedOptions": [
+           {
+            "(google.api.http)": {
+             "post": "/v1/{parent=shelves/*}/books:import",
+             "body": "book"
             }
            }
           ]
@@ -991,6 +1029,34 @@ export const model = {
          "time": {
           "type": "google.protobuf.Timestamp",
           "id": 4
+         }
+        }
+       },
+       "ImportBooksRequest": {
+        "fields": {
+         "parent": {
+          "type": "string",
+          "id": 1,
+          "options": {
+           "(google.api.field_behavior)": "REQUIRED",
+           "(google.api.resource_reference).type": "library.example.com/Shelf"
+          }
+         },
+         "book": {
+          "type": "Book",
+          "id": 2,
+          "options": {
+           "(google.api.field_behavior)": "REQUIRED"
+          }
+         }
+        }
+       },
+       "ImportBooksResponse": {
+        "fields": {
+         "books": {
+          "rule": "repeated",
+          "type": "Book",
+          "id": 1
          }
         }
        },

@@ -53,7 +53,7 @@ export function libraryServiceDefinition(root: protobuf.Root = loadLibraryRoot()
     definition[method.name] = {
       path: `/${serviceName}/${method.name}`,
       originalName: method.name,
-      requestStream: false,
+      requestStream: method.requestStream === true,
       responseStream: method.responseStream === true,
       requestSerialize: request.serialize,
       requestDeserialize: request.deserialize,
@@ -120,6 +120,29 @@ function streamHandlers(store: LibraryStore): Record<string, StreamHandler> {
   };
 }
 
+/**
+ * ImportBooks (client streaming): each message adds one book as it arrives; the first error
+ * answers at once (the books before it stay), later messages are ignored.
+ */
+function importBooks(root: protobuf.Root, store: LibraryStore): grpc.handleClientStreamingCall<Message, Message> {
+  return (call, callback) => {
+    const books: Message[] = [];
+    let failed = false;
+    call.on('data', (request: Message) => {
+      if (failed) return;
+      try {
+        books.push(store.createBook({ parent: request['parent'], book: request['book'], book_id: '' }));
+      } catch (error) {
+        failed = true;
+        callback(error instanceof LibraryError ? toServiceError(root, error) : { code: grpc.status.INTERNAL, details: 'internal error' });
+      }
+    });
+    call.on('end', () => {
+      if (!failed) callback(null, { books });
+    });
+  };
+}
+
 function streamImplementation(root: protobuf.Root, methods: Record<string, StreamHandler>): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, handle] of Object.entries(methods)) {
@@ -176,7 +199,7 @@ export async function startLibraryBackend(options: LibraryBackendOptions = {}): 
   const root = loadLibraryRoot();
   const server = new grpc.Server();
   const store = seededLibraryStore(now);
-  server.addService(libraryServiceDefinition(root), { ...implementation(root, handlers(store)), ...streamImplementation(root, streamHandlers(store)) });
+  server.addService(libraryServiceDefinition(root), { ...implementation(root, handlers(store)), ...streamImplementation(root, streamHandlers(store)), ImportBooks: importBooks(root, store) });
   server.addService(libraryServiceDefinition(root, LIBRARY_ADMIN_SERVICE), implementation(root, adminHandlers(store)));
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const boundPort = await new Promise<number>((resolve, reject) => {

@@ -68,6 +68,8 @@ Try (public):
   curl '${base}/v1/shelves?pageSize=x'     (INVALID_ARGUMENT naming the field)
   curl -N ${base}/v1/shelves/classics:watch   (a server stream: the books, then each change as NDJSON;
                                               -H 'accept: text/event-stream' for Server-Sent Events)
+  printf '%s\\n' '{"title":"Emma","author":"Jane Austen"}' '{"title":"Persuasion","author":"Jane Austen"}' | curl -X POST ${base}/v1/shelves/classics/books:import -H 'content-type: application/x-ndjson' --data-binary @-
+                                              (a client stream: one book per NDJSON line, sent on as each arrives)
 
 Try (protected, library.v1.LibraryAdminService):
   DEMO ONLY — made at this start with a random secret, invalid after a restart:

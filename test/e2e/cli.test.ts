@@ -83,7 +83,7 @@ describe('protogate CLI', () => {
   it('validate checks config, protos and upstream coverage without serving', async () => {
     const ok = await runCli(['validate', ...protoFlags, '--upstream', '*=127.0.0.1:1']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^ok: 15 routes in 1 service/);
+    assert.match(ok.stdout, /^ok: 16 routes in 1 service/);
     const missing = await runCli(['validate', ...protoFlags]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no upstream for library\.v1\.LibraryService/);
@@ -105,7 +105,7 @@ describe('protogate CLI', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'protogate-gen-'));
     const generated = await runCli(['generate', ...protoFlags, '--out', out]);
     assert.equal(generated.code, 0, generated.stderr);
-    assert.match(generated.stdout, /^library\.v1\.LibraryService: 15 routes, \d+ messages$/m);
+    assert.match(generated.stdout, /^library\.v1\.LibraryService: 16 routes, \d+ messages$/m);
     assert.ok(existsSync(path.join(out, 'gateway.gen.mjs')));
     const openapi = JSON.parse(readFileSync(path.join(out, 'openapi.json'), 'utf8')) as { openapi: string; paths: object };
     assert.equal(openapi.openapi, '3.1.0');

@@ -162,6 +162,7 @@ describe('OpenAPI for the library demo', () => {
       '/v1beta/shelves/{shelf}/books/{book}',
       '/v1/shelves/{shelf}/books/{book}:checkout',
       '/v1/shelves/{shelf}/books/{book}/cover',
+      '/v1/shelves/{shelf}/books:import',
       '/v1/shelves/{shelf}:watch',
     ]);
     assert.equal(ops.get('LibraryService_UpdateBook')!.path, '/v1/shelves/{shelf}/books/{book}');

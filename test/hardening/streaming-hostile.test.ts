@@ -42,6 +42,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * DOWNLOAD_CHUNKS chunks with backpressure, anything else one chunk and then waits.
  */
 interface CountingBackend extends RunningStreamingServer {
+  /** Messages the call named `name` has written so far. */
   written(name: string): number;
   /** True while the call is waiting for its HTTP/2 stream to drain (its write is held back). */
   blocked(name: string): boolean;

@@ -2,25 +2,18 @@
 // against the real demo backend (grpc-js + protobufjs, as many Node services are built).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startLibraryBackend } from '../../src/demo/library-backend.js';
-import { bundledProtosDir } from '../../src/package-paths.js';
-import { fetchJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startDemoGateway, type DemoGateway } from '../helpers/demo-gateway.js';
+import { fetchJson, type TestGateway } from '../helpers/gateway.js';
 
-let backend: Awaited<ReturnType<typeof startLibraryBackend>>;
+let demo: DemoGateway;
 let gateway: TestGateway;
 
 before(async () => {
-  backend = await startLibraryBackend({ port: 0 });
-  gateway = await startTestGateway({
-    protos: { paths: [bundledProtosDir], files: ['library/v1/library.proto'] },
-    upstreams: [{ service: 'library.v1.LibraryService', target: `127.0.0.1:${backend.port}` }],
-  });
+  demo = await startDemoGateway();
+  gateway = demo.gateway;
 });
 
-after(async () => {
-  await gateway?.close();
-  await backend?.close();
-});
+after(() => demo?.close());
 
 describe('demo library API', () => {
   it('uploads a cover image as the raw request body and downloads it byte-exact (google.api.HttpBody)', async () => {

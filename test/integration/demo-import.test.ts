@@ -4,27 +4,20 @@
 // refused by the gateway, naming the line.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { startLibraryBackend, type LibraryBackend } from '../../src/demo/library-backend.js';
-import { bundledProtosDir } from '../../src/package-paths.js';
-import { fetchJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startDemoGateway, type DemoGateway } from '../helpers/demo-gateway.js';
+import { fetchJson, type TestGateway } from '../helpers/gateway.js';
 
-let backend: LibraryBackend;
+let demo: DemoGateway;
 let gateway: TestGateway;
 
 before(async () => {
-  backend = await startLibraryBackend({ port: 0 });
-  gateway = await startTestGateway({
-    protos: { paths: [bundledProtosDir], files: ['library/v1/library.proto'] },
-    upstreams: [{ service: 'library.v1.LibraryService', target: `127.0.0.1:${backend.port}` }],
-  });
+  demo = await startDemoGateway();
+  gateway = demo.gateway;
   const shelf = await fetchJson(`${gateway.base}/v1/shelves`, { method: 'POST', json: { shelfId: 'imports', shelf: { theme: 'Imported' } } });
   assert.equal(shelf.status, 200, shelf.text);
 });
 
-after(async () => {
-  await gateway?.close();
-  await backend?.close();
-});
+after(() => demo?.close());
 
 function importBooks(lines: string[]): Promise<Response> {
   return fetch(`${gateway.base}/v1/shelves/imports/books:import`, {

@@ -4,26 +4,18 @@
 // pre-stream errors for cursors it cannot resume from.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { startLibraryBackend, type LibraryBackend } from '../../src/demo/library-backend.js';
-import { bundledProtosDir } from '../../src/package-paths.js';
-import { fetchJson, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startDemoGateway, type DemoGateway } from '../helpers/demo-gateway.js';
+import { fetchJson, type TestGateway } from '../helpers/gateway.js';
 
-let backend: LibraryBackend;
+let demo: DemoGateway;
 let gateway: TestGateway;
 
 before(async () => {
-  backend = await startLibraryBackend({ port: 0 });
-  gateway = await startTestGateway({
-    protos: { paths: [bundledProtosDir], files: ['library/v1/library.proto'] },
-    upstreams: [{ service: 'library.v1.LibraryService', target: `127.0.0.1:${backend.port}` }],
-    streaming: { sseIdFields: { 'library.v1.LibraryService/WatchShelf': 'cursor' } },
-  });
+  demo = await startDemoGateway({ streaming: { sseIdFields: { 'library.v1.LibraryService/WatchShelf': 'cursor' } } });
+  gateway = demo.gateway;
 });
 
-after(async () => {
-  await gateway?.close();
-  await backend?.close();
-});
+after(() => demo?.close());
 
 /** Reads a streamed body line by line as the lines arrive; undefined at its end. */
 function lines(response: Response): () => Promise<string | undefined> {

@@ -2,12 +2,14 @@
 // first message (or its end) before committing to a status — so an error that comes first is a
 // normal HTTP error — and then hands the HTTP adapter the records to write, pulled one message
 // at a time: the adapter asks for the next record only after the client's socket took the last,
-// so a slow client slows the gRPC stream (backpressure end to end).
+// so a slow client slows the gRPC stream (backpressure end to end). Bidirectional streams answer
+// the same way (`respond`), while pipeline-bidi-stream.ts feeds their request side.
 import protobuf from 'protobufjs';
 import { Code, codeName } from './errors/codes.js';
 import { GatewayError, gatewayError, type StatusDetail } from './errors/gateway-error.js';
 import type { GatewayModel } from './gateway-model.js';
 import type { GatewayReply } from './pipeline.js';
+import { serveBidiStream, type BidiStreamInputs } from './pipeline-bidi-stream.js';
 import { serveClientStream, type ClientStreamInputs } from './pipeline-client-stream.js';
 import type { CompiledRoute } from './transcode/compiled-route.js';
 import type { RawBody } from './transcode/http-body.js';
@@ -56,6 +58,8 @@ export interface StreamServer {
   serve(route: CompiledRoute, transport: UpstreamTransport, inputs: StreamCallInputs): Promise<GatewayReply>;
   /** A client-streaming call (pipeline-client-stream.ts); `transport` undefined: no upstream. */
   serveClientStream(route: CompiledRoute, transport: UpstreamTransport | undefined, inputs: ClientStreamInputs): Promise<GatewayReply>;
+  /** A bidirectional-streaming call (pipeline-bidi-stream.ts); `transport` undefined: no upstream. */
+  serveBidiStream(route: CompiledRoute, transport: UpstreamTransport | undefined, inputs: BidiStreamInputs): Promise<GatewayReply>;
 }
 
 /** `id:` from a message, for a route with an SSE id field. */
@@ -99,46 +103,66 @@ export function createStreamServer(
       const lastEventId = inputs.lastEventId;
       // EventSource sends Last-Event-ID when it reconnects: the backend may resume from there
       const request = lastEventId === undefined ? inputs.call : { ...inputs.call, metadata: [...inputs.call.metadata, ['last-event-id', lastEventId] as const] };
-      const call = transport.serverStream(request);
-      const pending = call.read();
-      if (route.readRawBody !== undefined) return rawStream(route, route.readRawBody, call, pending, fail, errorOf);
-      // Commit to 200 at the first message, or once the stream has been quiet for a heartbeat
-      // (a watch may wait long for its first event; its client should see the stream open).
-      const first = await idleAfter(pending, options.sseHeartbeatMs);
-      const headers: Record<string, string | string[]> = {};
-      metadataToHeaders(call.headers(), headers);
-      if (first === undefined) {
-        // an empty stream: still a stream of the asked format, and the trailers can go as headers
-        const failed = endedEarly(call, headers, route, fail, errorOf);
-        if (failed !== undefined) return failed;
+      return respond(route, transport.serverStream(request), inputs.system, inputs.accept, errorOf);
+    },
+    serveBidiStream(route, transport, inputs) {
+      if (transport === undefined) {
+        return Promise.resolve(fail(gatewayError(Code.UNAVAILABLE, 'PG_NO_UPSTREAM', `no upstream is configured for ${route.spec.service}`), route));
       }
-      const format = streamFormatFor(inputs.accept);
-      headers['content-type'] = STREAM_CONTENT_TYPES[format];
-      headers['cache-control'] = 'no-cache';
-      // nginx buffers proxied responses unless told not to; a stream must flow per message
-      headers['x-accel-buffering'] = 'no';
-      // one compact JSON value per record: $prettyPrint would break NDJSON's line framing
-      const system = inputs.system.prettyPrint ? { ...inputs.system, prettyPrint: false } : inputs.system;
-      let stopped = false;
-      const reply: GatewayReply = { statusCode: 200, headers, body: '', route };
-      const records = streamRecords(call, pending, {
-        format,
-        encode: (message) => route.encodeResponse(message, system),
-        idOf: format === 'sse' ? idReaders.get(route) : undefined,
-        heartbeatMs: format === 'sse' ? options.sseHeartbeatMs : 0,
-        errorOf: (status) => (stopped ? SHUTTING_DOWN : errorOf(status)),
-        // the in-band failure goes on the reply too, for the access log and metrics
-        onFailure: (error) => (reply.error = error),
-      });
-      reply.stream = Object.assign(records, {
-        stop() {
-          stopped = true;
-          call.cancel();
-        },
-      });
-      return reply;
+      return serveBidiStream(route, transport, inputs, errorOf, fail, respond);
     },
   };
+
+  /**
+   * The response side of a stream: waits for its first message (or its end) before committing
+   * to a status, then hands the HTTP adapter the records. `failureOf` tells why a failed stream
+   * failed (for a bidirectional one, that may be its request body).
+   */
+  async function respond(
+    route: CompiledRoute,
+    call: ServerStreamCall,
+    requestSystem: Readonly<SystemParameters>,
+    accept: string | undefined,
+    failureOf: (status: CallFailure) => GatewayError,
+  ): Promise<GatewayReply> {
+    const pending = call.read();
+    if (route.readRawBody !== undefined) return rawStream(route, route.readRawBody, call, pending, fail, failureOf);
+    // Commit to 200 at the first message, or once the stream has been quiet for a heartbeat
+    // (a watch may wait long for its first event; its client should see the stream open).
+    const first = await idleAfter(pending, options.sseHeartbeatMs);
+    const headers: Record<string, string | string[]> = {};
+    metadataToHeaders(call.headers(), headers);
+    if (first === undefined) {
+      // an empty stream: still a stream of the asked format, and the trailers can go as headers
+      const failed = endedEarly(call, headers, route, fail, failureOf);
+      if (failed !== undefined) return failed;
+    }
+    const format = streamFormatFor(accept);
+    headers['content-type'] = STREAM_CONTENT_TYPES[format];
+    headers['cache-control'] = 'no-cache';
+    // nginx buffers proxied responses unless told not to; a stream must flow per message
+    headers['x-accel-buffering'] = 'no';
+    // one compact JSON value per record: $prettyPrint would break NDJSON's line framing
+    const system = requestSystem.prettyPrint ? { ...requestSystem, prettyPrint: false } : requestSystem;
+    let stopped = false;
+    const reply: GatewayReply = { statusCode: 200, headers, body: '', route };
+    const records = streamRecords(call, pending, {
+      format,
+      encode: (message) => route.encodeResponse(message, system),
+      idOf: format === 'sse' ? idReaders.get(route) : undefined,
+      heartbeatMs: format === 'sse' ? options.sseHeartbeatMs : 0,
+      errorOf: (status) => (stopped ? SHUTTING_DOWN : failureOf(status)),
+      // the in-band failure goes on the reply too, for the access log and metrics
+      onFailure: (error) => (reply.error = error),
+    });
+    reply.stream = Object.assign(records, {
+      stop() {
+        stopped = true;
+        call.cancel();
+      },
+    });
+    return reply;
+  }
 }
 
 /**

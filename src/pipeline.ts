@@ -197,9 +197,6 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       if (verdict.headers !== undefined) late.headers = verdict.headers;
     }
     if (spec.clientStreaming) {
-      if (spec.serverStreaming) {
-        return fail(gatewayError(Code.UNIMPLEMENTED, 'PG_STREAMING_NOT_SUPPORTED', `${spec.service}/${spec.method} is a bidirectional-streaming method; those are not served yet`), route);
-      }
       let deadline: number;
       try {
         deadline = Date.now() + timeoutFor(request, route, options);
@@ -209,6 +206,7 @@ export function createPipeline(model: GatewayModel, options: PipelineOptions): P
       }
       const call = { path: spec.grpcPath, message: EMPTY_MESSAGE, metadata: upstreamMetadata(request, options.metadata, identity), deadline, signal: request.signal };
       const inputs = { call, bindings: match.bindings, query, body: bodyChunks(request), contentType: request.headers['content-type'] };
+      if (spec.serverStreaming) return streams.serveBidiStream(route, options.transportFor(spec.service), { ...inputs, accept: request.headers.accept });
       return streams.serveClientStream(route, options.transportFor(spec.service), inputs);
     }
     let assembled: AssembledRequest;

@@ -100,7 +100,9 @@ function securityOf(auth: NonNullable<RouteSpec['auth']>): Schema[] {
 
 function streamingNote(route: RouteSpec, rawRequest: boolean): string {
   const kind = route.clientStreaming && route.serverStreaming ? 'bidirectional' : route.clientStreaming ? 'client' : 'server';
-  if (route.serverStreaming && route.clientStreaming) return `This is a ${kind}-streaming RPC; the gateway does not serve it yet (501). The schemas describe one message of each stream.`;
+  if (route.serverStreaming && route.clientStreaming) {
+    return `This is a ${kind}-streaming RPC over one HTTP/1.1 request: the request body is ${rawRequest ? 'raw bytes' : 'NDJSON, one request message per line'}, sent to the service as it arrives, while the response streams as a server stream's (below); a client that reads while it writes gets each answer before its body ends.`;
+  }
   if (route.clientStreaming) {
     if (rawRequest) return `This is a ${kind}-streaming RPC: the request body is raw bytes, sent to the service as they arrive.`;
     return `This is a ${kind}-streaming RPC: the request body is NDJSON, one request message per line, sent to the service as each line arrives.`;

@@ -40,7 +40,7 @@ export const reasons = {
   PG_UPSTREAM_ERROR: 'The upstream service answered with an error status.',
   PG_UPSTREAM_BAD_RESPONSE: 'The upstream response could not be decoded.',
   PG_NO_UPSTREAM: 'No upstream is configured for the service.',
-  PG_STREAMING_NOT_SUPPORTED: 'The method is bidirectional-streaming (or client-streaming behind an upstream transport without client streams): not served yet (501).',
+  PG_STREAMING_NOT_SUPPORTED: "The method is client- or bidirectional-streaming and the upstream transport has no such streams (501).",
   PG_SHUTTING_DOWN: 'The gateway is shutting down: the last record of a server stream it ended (reconnect to resume).',
   PG_CLIENT_CLOSED: 'The client closed the request before the answer was ready.',
   PG_INTERNAL: 'An unexpected error inside the gateway (details are in the log, keyed by request id).',

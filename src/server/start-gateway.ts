@@ -244,11 +244,6 @@ async function assembleGeneration(
           throw new StartupError(error.message);
         }));
   const services = [...new Set(model.routes.map((route) => route.service))];
-  for (const route of model.routes) {
-    if (route.clientStreaming && route.serverStreaming) {
-      logger.warn({ rpc: route.grpcPath }, 'bidirectional-streaming methods are not served yet; this route answers 501');
-    }
-  }
   const auth = createAuth(model, config, logger);
   const rateLimitStore = previous?.rateLimitStore ?? createSharedRateLimitStore(config.rateLimit, logger);
   const rateLimit = await rateLimitStore.limiterFor(model, config.rateLimit).catch((error: Error) => {

@@ -18,6 +18,7 @@ import type { SystemParameters } from './transcode/system-parameters.js';
 import { jsonNameOf } from './transcode/json/field-info.js';
 import { detailsToJson } from './transcode/status-details-json.js';
 import {
+  isResumableEventId,
   ndjsonError,
   ndjsonRecord,
   SSE_END,
@@ -101,6 +102,10 @@ export function createStreamServer(
     },
     async serve(route, transport, inputs) {
       const lastEventId = inputs.lastEventId;
+      if (lastEventId !== undefined && !isResumableEventId(lastEventId)) {
+        // refused, not dropped: without it the backend would replay the stream from its start
+        return fail(gatewayError(Code.INVALID_ARGUMENT, 'PG_BAD_HEADER', 'the Last-Event-ID header must be printable ASCII (it is forwarded as gRPC metadata last-event-id)'), route);
+      }
       // EventSource sends Last-Event-ID when it reconnects: the backend may resume from there
       const request = lastEventId === undefined ? inputs.call : { ...inputs.call, metadata: [...inputs.call.metadata, ['last-event-id', lastEventId] as const] };
       return respond(route, transport.serverStream(request), inputs.system, inputs.accept, errorOf);

@@ -425,6 +425,24 @@ describe('hostile SSE request headers', () => {
     assert.equal(backend.lastEventId('lei-huge'), undefined);
   });
 
+  it('a Last-Event-ID that gRPC metadata cannot carry (non-ASCII, TAB): 400 PG_BAD_HEADER naming the header, the backend never called', async () => {
+    const cases: Array<[string, Buffer]> = [
+      ['latin1', Buffer.from('Last-Event-ID: caf\xe9-0\r\n', 'latin1')],
+      ['utf8', Buffer.from('Last-Event-ID: café-0\r\n', 'utf8')],
+      ['tab', Buffer.from('Last-Event-ID: a\tb\r\n')],
+    ];
+    for (const [what, header] of cases) {
+      const name = `lei-${what}`;
+      const exchange = await rawWith(name, header);
+      const response = exchange.responses[0];
+      assert.equal(response?.status, 400, `${what}: ${exchange.raw}`);
+      const status = JSON.parse(response.body);
+      assert.equal(status.details[0].reason, 'PG_BAD_HEADER', `${what}: ${response.body}`);
+      assert.match(status.message, /Last-Event-ID/);
+      assert.equal(backend.lastEventId(name), undefined, `${what}: the backend was called`);
+    }
+  });
+
   it('sends as an SSE id only what can come back as Last-Event-ID and reach the backend', async () => {
     for (const [name, id] of [['plain', 'plain-0'], ['caf%C3%A9', undefined], ['a%09b', undefined]] as const) {
       const response = await fetchJson(`${gateway.base}/v1/ticks/${name}?count=1`, { headers: { accept: 'text/event-stream' } });

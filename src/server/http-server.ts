@@ -361,6 +361,14 @@ function writeClientError(
     socket.destroy();
     return undefined;
   }
+  const answering = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (answering != null && answering.headersSent && !answering.writableFinished && !answering.req.complete) {
+    // The request still being read is the one whose answer is under way (a client or bidi stream
+    // past server.requestTimeout, a bad chunk late in its body): an error response cannot go into
+    // the middle of that answer, so the connection is cut, and the client sees a truncated one.
+    socket.destroy();
+    return undefined;
+  }
   let gateway: GatewayError;
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     gateway = gatewayError(Code.INVALID_ARGUMENT, 'PG_HEADERS_TOO_LARGE', 'request headers are too large', { httpStatus: 431 });
@@ -379,7 +387,6 @@ function writeClientError(
   // goes first (responses keep the order of requests, RFC 9112 §9.3.2), else the client loses the
   // answer to a call the backend did run. Node keeps that response on the socket's _httpMessage;
   // when its own request is the incomplete one (a bad chunk in its body), the error is its answer.
-  const answering = (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
   if (answering != null && !answering.writableFinished && answering.req.complete) {
     answering.once('close', () => {
       if (socket.writable) socket.end(answer);

@@ -4,6 +4,7 @@
 // first answer are HTTP errors, later ones in-band records; a client that goes away cancels the
 // call at the backend.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestGateway, testProtosDir, type TestGateway } from '../helpers/gateway.js';
 import { RELAY_PROTO, startRelayBackend, type RelayBackend } from '../helpers/relay-backend.js';
@@ -171,5 +172,34 @@ describe('bidirectional and client streams through a balanced upstream, and from
     firstAnswered();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
     assert.deepEqual(text.trim().split('\n').map((line) => JSON.parse(line).text), ['echo:f1', 'echo:f2']);
+  });
+});
+
+describe('a bidirectional stream past server.requestTimeout', () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startTestGateway({
+      protos: { paths: [testProtosDir], files: [RELAY_PROTO] },
+      upstreams: [{ service: '*', target: backend.target }],
+      server: { requestTimeout: '1s', headersTimeout: '1s' },
+    });
+  });
+  after(async () => {
+    await gateway.close();
+  });
+
+  it('is cut off (the connection closes), with no error response written into the started answer', async () => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (text: string) => (received += text));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const line = '{"text":"one"}\n';
+    socket.write(`POST /v1/channels/room:chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n${line.length.toString(16)}\r\n${line}\r\n`);
+    // the body stays open: Node's request timer (checked every second) ends the request
+    await closed;
+    assert.match(received, /^HTTP\/1\.1 200 /);
+    assert.match(received, /echo:one/);
+    assert.equal(received.match(/HTTP\/1\.1 /g)?.length, 1, `one status line only:\n${received}`);
   });
 });

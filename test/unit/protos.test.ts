@@ -74,7 +74,9 @@ describe('bundled protos', () => {
     assert.deepEqual(option('UpdateBook', '(protogate.v1.policy)'), { timeout: '2s', idempotent: true });
     assert.deepEqual(option('WatchShelf', '(google.api.http)'), { get: '/v1/{name=shelves/*}:watch' });
     assert.equal(service.methods['WatchShelf']?.responseStream, true);
-    assert.equal(Object.keys(service.methods).length, 13);
+    assert.deepEqual(option('ImportBooks', '(google.api.http)'), { post: '/v1/{parent=shelves/*}/books:import', body: 'book' });
+    assert.equal(service.methods['ImportBooks']?.requestStream, true);
+    assert.equal(Object.keys(service.methods).length, 14);
   });
 
   it('buf build succeeds', () => {

@@ -7,6 +7,20 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 /** A request listener (a Fastify instance's `routing`). */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
+/** Where a response sits in the dispatcher's list of open responses. */
+const kOpenIndex = Symbol('protogate.openIndex');
+type OpenResponse = ServerResponse & { [kOpenIndex]: number };
+
+/** Removes `response` from `open` in O(1): the last one takes its place. */
+function removeOpen(open: OpenResponse[], response: OpenResponse): void {
+  const index = response[kOpenIndex];
+  const last = open.pop() as OpenResponse;
+  if (last !== response) {
+    open[index] = last;
+    last[kOpenIndex] = index;
+  }
+}
+
 /** What the dispatcher tracks of one handler: its requests not yet answered. */
 interface Slot {
   readonly handler: RequestHandler;
@@ -35,15 +49,20 @@ export function createRequestDispatcher(server: Server, handler: RequestHandler)
   let current: Slot = { handler, inFlight: 0, onIdle: undefined };
   let draining = false;
   // Responses whose headers may still be written: marked `Connection: close` when draining starts.
-  const open = new Set<ServerResponse>();
+  // An array with each response's index on it, not a Set: a long-lived Set churned once per
+  // request leaves dead backing tables in the old generation that keep requests alive through
+  // young-generation GCs (see upstream/h2-wire/stream-table.ts); a removed slot is cleared here.
+  const open: OpenResponse[] = [];
 
   const dispatch = (request: IncomingMessage, response: ServerResponse): void => {
     const slot = current;
     slot.inFlight++;
-    open.add(response);
+    const tracked = response as OpenResponse;
+    tracked[kOpenIndex] = open.length;
+    open.push(tracked);
     if (draining) response.setHeader('connection', 'close');
     response.once('close', () => {
-      open.delete(response);
+      removeOpen(open, tracked);
       if (--slot.inFlight === 0 && slot.onIdle !== undefined) slot.onIdle();
     });
     slot.handler(request, response);
@@ -53,7 +72,7 @@ export function createRequestDispatcher(server: Server, handler: RequestHandler)
 
   return {
     get inFlight() {
-      return open.size;
+      return open.length;
     },
     get draining() {
       return draining;

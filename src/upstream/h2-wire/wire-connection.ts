@@ -26,6 +26,7 @@ import {
   Setting,
   unpad,
 } from './frames.js';
+import { StreamTable } from './stream-table.js';
 import { connectSocket } from './wire-socket.js';
 
 /** What the connection needs from a stream (wire-call.ts implements it for unary calls). */
@@ -110,7 +111,7 @@ export class WireConnection {
   readonly #prefix: { pseudo: Buffer; regular: Buffer };
   readonly #prefixBytes = Buffer.alloc(5);
   readonly #fields: string[] = [];
-  readonly #streams = new Map<number, WireStream>();
+  readonly #streams = new StreamTable<WireStream>();
   #queue: WireStream[] = [];
   #queueHead = 0;
   #blocked: WireStream[] = [];
@@ -233,7 +234,7 @@ export class WireConnection {
     this.#nextStreamId += 2;
     stream.id = id;
     stream.sendWindow = this.#peerInitialWindow;
-    this.#streams.set(id, stream);
+    this.#streams.add(stream);
     const headers = this.#headerWriter;
     headers.reset();
     headers.raw(this.#prefix.pseudo);

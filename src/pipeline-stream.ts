@@ -351,25 +351,26 @@ function resolveField(root: protobuf.Root, type: string, name: string): string |
 }
 
 /**
- * Problems with `streaming.sseIdFields` against the model, for a startup error: the rpc must be
- * served and server-streaming, the field a scalar field of its response.
+ * Problems with `streaming.sseIdFields` against the model, for a startup error naming each key:
+ * the rpc must be served and server-streaming, the field a scalar field of its response.
  */
-export function sseIdFieldProblems(model: GatewayModel, fields: Readonly<Record<string, string>>): string[] {
+export function sseIdFieldProblems(model: GatewayModel, fields: Readonly<Record<string, string>>): Array<{ keyPath: string[]; problem: string }> {
   const entries = Object.entries(fields);
   if (entries.length === 0) return [];
   const root = protobuf.Root.fromJSON(model.descriptor);
   root.resolveAll();
-  const problems: string[] = [];
+  const problems: Array<{ keyPath: string[]; problem: string }> = [];
   for (const [rpc, name] of entries) {
+    const keyPath = ['streaming', 'sseIdFields', rpc];
     const route = model.routes.find((candidate) => `${candidate.service}/${candidate.method}` === rpc);
     if (route === undefined || !route.serverStreaming) {
-      problems.push(`streaming.sseIdFields["${rpc}"]: no server-streaming rpc ${rpc} is served (write it as pkg.Service/Method)`);
+      problems.push({ keyPath, problem: `no server-streaming rpc ${rpc} is served (write it as pkg.Service/Method)` });
       continue;
     }
     const field = resolveField(root, route.responseType, name);
     const resolved = field === undefined ? undefined : root.lookupType(route.responseType).fields[field]?.resolve();
     if (resolved === undefined || resolved.repeated || resolved.map || resolved.resolvedType instanceof protobuf.Type) {
-      problems.push(`streaming.sseIdFields["${rpc}"]: ${route.responseType} has no scalar field "${name}" (name a top-level string or number field)`);
+      problems.push({ keyPath, problem: `${route.responseType} has no scalar field "${name}" (name a top-level string or number field)` });
     }
   }
   return problems;

@@ -11,7 +11,7 @@ import { configSchema, HOST_PORT_PATTERN, SERVICE_PATTERN, type GatewayConfig } 
 import { keepConfigSource } from '../config/config-source.js';
 import { ConfigError, loadConfigFile } from '../config/load-config.js';
 import { packageRoot } from '../package-paths.js';
-import { checkAuthPolicies, checkRateLimitRoutes, checkUpstreamCoverage, loadModel, routeFallbacks, StartupError } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkRateLimitRoutes, checkSseIdFields, checkUpstreamCoverage, loadModel, routeFallbacks, StartupError } from '../server/start-gateway.js';
 import { upstreamEntries } from '../server/upstreams-from-config.js';
 import { serve } from './serve-lifecycle.js';
 import { usage } from './usage.js';
@@ -125,6 +125,7 @@ async function runValidate(flags: Flags): Promise<number> {
     throw new StartupError((error as Error).message);
   }
   checkRateLimitRoutes(model, config);
+  checkSseIdFields(model, config);
   routeFallbacks(model, config); // throws when resilience.fallbacks names no served route or an answer does not fit
   const services = new Set(model.routes.map((route) => route.service));
   process.stdout.write(`ok: ${model.routes.length} routes in ${services.size} service${services.size === 1 ? '' : 's'}${flags.config ? `, config ${flags.config}` : ''}\n`);

@@ -9,7 +9,7 @@ import type { GatewayConfig } from '../config/config-schema.js';
 import { keepConfigSource } from '../config/config-source.js';
 import { createLogger } from '../observability/logger.js';
 import { announceWorker, runClusterPrimary } from '../server/cluster.js';
-import { checkAuthPolicies, checkRateLimitRoutes, checkUpstreamCoverage, loadModel, routeFallbacks, startGateway, type RunningGateway } from '../server/start-gateway.js';
+import { checkAuthPolicies, checkRateLimitRoutes, checkSseIdFields, checkUpstreamCoverage, loadModel, routeFallbacks, startGateway, type RunningGateway } from '../server/start-gateway.js';
 
 /** Where serve's config comes from, so a reload can read it again. */
 export interface ServeSource {
@@ -156,6 +156,7 @@ async function checkServable(config: GatewayConfig): Promise<void> {
   checkUpstreamCoverage(model, config);
   checkAuthPolicies(model, config);
   checkRateLimitRoutes(model, config);
+  checkSseIdFields(model, config);
   routeFallbacks(model, config);
 }
 

@@ -68,6 +68,12 @@ export function configKeyError(config: GatewayConfig, keyPath: KeyPath, problem:
   return new StartupError(locatedProblem(config, keyPath, problem));
 }
 
+/** `streaming.sseIdFields` against the served model: each bad key is a startup error at its line. */
+export function checkSseIdFields(model: GatewayModel, config: GatewayConfig): void {
+  const problems = sseIdFieldProblems(model, config.streaming.sseIdFields);
+  if (problems.length > 0) throw new StartupError(problems.map(({ keyPath, problem }) => locatedProblem(config, keyPath, problem)).join('; '));
+}
+
 /** What building from `config` threw, as a StartupError (located in the config file when it names a key). */
 function startupErrorOf(config: GatewayConfig, error: Error): StartupError {
   return error instanceof ConfigKeyError ? configKeyError(config, error.keyPath, error.problem) : new StartupError(error.message);
@@ -234,8 +240,7 @@ async function assembleGeneration(
 ): Promise<Generation> {
   const { model, openapi } = await loadModel(config);
   checkUpstreamCoverage(model, config);
-  const streamProblems = sseIdFieldProblems(model, config.streaming.sseIdFields);
-  if (streamProblems.length > 0) throw new StartupError(streamProblems.join('; '));
+  checkSseIdFields(model, config);
   const tls = serverTls(config);
   // Read before the upstreams are built, so a file changed meanwhile is seen by the next reload.
   const shape = upstreamShape(config);

@@ -278,7 +278,7 @@ describe('stream deadlines and shutdown', () => {
         upstreams: [{ service: '*', target: backend.target }],
         streaming: { sseIdFields: { 'stream.v1.TickerService/Tick': 'padding_x' } },
       }),
-      /streaming\.sseIdFields\["stream\.v1\.TickerService\/Tick"\]: stream\.v1\.Tick has no scalar field "padding_x"/,
+      /streaming\.sseIdFields\.stream\.v1\.TickerService\/Tick: stream\.v1\.Tick has no scalar field "padding_x"/,
     );
   });
 });

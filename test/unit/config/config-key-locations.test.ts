@@ -7,7 +7,7 @@ import { buildModel } from '../../../codegen/build-model.js';
 import { configSchema, type GatewayConfig } from '../../../src/config/config-schema.js';
 import { keepConfigSource, locatedProblem } from '../../../src/config/config-source.js';
 import { parseConfigText } from '../../../src/config/load-config.js';
-import { checkAuthPolicies, checkRateLimitRoutes, routeFallbacks, StartupError } from '../../../src/server/start-gateway.js';
+import { checkAuthPolicies, checkRateLimitRoutes, checkSseIdFields, routeFallbacks, StartupError } from '../../../src/server/start-gateway.js';
 import { testProtosDir } from '../../helpers/gateway.js';
 
 const { model } = buildModel({ protoPaths: [testProtosDir], protoFiles: ['echo/v1/echo.proto'] });
@@ -35,6 +35,14 @@ describe('config key locations', () => {
     EchoService_Nope: {}
 `);
     assert.match(problemOf((c) => checkAuthPolicies(model, c), config), /^\/etc\/protogate\.yaml:6:5: auth\.routes\.EchoService_Nope: names no served operationId or service \(use an operationId such as /);
+  });
+
+  it('a streaming.sseIdFields key that names no server-streaming rpc: its line', () => {
+    const config = fromFile(`streaming:
+  sseIdFields:
+    echo.v1.EchoService/Echo: id
+`);
+    assert.match(problemOf((c) => checkSseIdFields(model, c), config), /^\/etc\/protogate\.yaml:3:5: streaming\.sseIdFields\.echo\.v1\.EchoService\/Echo: no server-streaming rpc echo\.v1\.EchoService\/Echo is served /);
   });
 
   it('an auth.apiKeys.query that shadows a request field: its line', () => {

@@ -1,32 +1,22 @@
 // One client-streaming call over a grpc-js client (the grpc-js half of http2-client-stream.ts):
 // messages written one at a time, each write waiting for grpc-js's 'drain' when its buffer is
 // full; the one response is read as a unary call's (unary-call.ts `resultOfStatus`).
-import type { Client, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
 import { failedClientStream } from './client-stream.js';
-import { fromGrpcMetadata, toGrpcMetadata } from './metadata.js';
+import { fromGrpcMetadata } from './metadata.js';
 import type { CallFailure, ClientStreamCall, MetadataPairs, UnaryRequest, UnaryResult } from './transport.js';
-import { localFailure, markLocalLimit, resultOfStatus, type UnaryCallLimits } from './unary-call.js';
+import { identityDeserialize, identitySerialize, localFailure, markLocalLimit, prepareGrpcJsCall, resultOfStatus, type UnaryCallLimits } from './unary-call.js';
 
-const serialize = (message: Uint8Array): Buffer =>
-  Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-const deserialize = (bytes: Buffer): Buffer => bytes;
 const EMPTY: MetadataPairs = [];
 
 /** Starts `request` as a client stream on `client`; `onSettled` runs once when it is over. */
 export function invokeClientStream(client: Client, target: string, limits: UnaryCallLimits, request: UnaryRequest, onSettled: () => void): ClientStreamCall {
   const { signal, path } = request;
-  const failed = (code: number, message: string, cause: string): ClientStreamCall => {
+  const prepared = prepareGrpcJsCall(request, target, limits);
+  if (!prepared.ok) {
     onSettled();
-    return failedClientStream(localFailure(code, message, `${target}${path}: ${cause}`));
-  };
-  if (signal?.aborted === true) return failed(Code.CANCELLED, 'Cancelled by the caller', 'aborted before start');
-  if (!Number.isFinite(request.deadline)) return failed(Code.INTERNAL, 'Upstream call without a deadline', `deadline ${request.deadline}`);
-  let metadata: Metadata;
-  try {
-    metadata = toGrpcMetadata(request.metadata);
-  } catch (error) {
-    return failed(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', String(error));
+    return failedClientStream(prepared.failure);
   }
 
   let response: Buffer | undefined;
@@ -44,13 +34,14 @@ export function invokeClientStream(client: Client, target: string, limits: Unary
   });
   let call: ClientWritableStream<Uint8Array>;
   try {
-    call = client.makeClientStreamRequest(path, serialize, deserialize, metadata, { deadline: request.deadline }, (e, value) => {
+    call = client.makeClientStreamRequest(path, identitySerialize, identityDeserialize, prepared.metadata, { deadline: request.deadline }, (e, value) => {
       if (e !== null) error = e;
       else response = value;
     });
   } catch (e) {
     // grpc-js throws synchronously only when its channel is already shut down.
-    return failed(Code.UNAVAILABLE, 'Upstream channel is closed', String(e));
+    onSettled();
+    return failedClientStream(localFailure(Code.UNAVAILABLE, 'Upstream channel is closed', `${target}${path}: ${String(e)}`));
   }
   const onAbort = (): void => {
     cancelled = true;
@@ -73,25 +64,9 @@ export function invokeClientStream(client: Client, target: string, limits: Unary
   return {
     result,
     write(message) {
-      if (settled || call.writableEnded) return Promise.resolve(false);
-      if (limits.maxSendMessageBytes >= 0 && message.byteLength > limits.maxSendMessageBytes) {
-        const cause = `${target}${path}: request message of ${message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`;
-        overLimit = markLocalLimit(localFailure(Code.RESOURCE_EXHAUSTED, 'Request message too large', cause), 'request');
+      return writeStreamMessage(call, message, limits, `${target}${path}`, () => settled, (failure) => {
+        overLimit = failure;
         call.cancel();
-        return Promise.resolve(false);
-      }
-      if (call.write(message)) return Promise.resolve(true);
-      return new Promise((done) => {
-        const onDrain = () => {
-          call.off('status', onStatus);
-          done(!settled);
-        };
-        const onStatus = () => {
-          call.off('drain', onDrain);
-          done(false);
-        };
-        call.once('drain', onDrain);
-        call.once('status', onStatus);
       });
     },
     end() {
@@ -99,4 +74,39 @@ export function invokeClientStream(client: Client, target: string, limits: Unary
     },
     cancel: onAbort,
   };
+}
+
+/**
+ * Writes one request message of a grpc-js client or bidi stream: false once the call is over
+ * (`over()`) or the message breaks maxSendMessageBytes (`overLimit` gets that failure and ends
+ * the call), else true as soon as grpc-js can take the next one — after its 'drain' when its
+ * buffer is full, false if the call ends first. `label` is `target + path`, for the log cause.
+ */
+export function writeStreamMessage(
+  call: ClientWritableStream<Uint8Array> | ClientDuplexStream<Uint8Array, Buffer>,
+  message: Uint8Array,
+  limits: UnaryCallLimits,
+  label: string,
+  over: () => boolean,
+  overLimit: (failure: CallFailure) => void,
+): Promise<boolean> {
+  if (over() || call.writableEnded) return Promise.resolve(false);
+  if (limits.maxSendMessageBytes >= 0 && message.byteLength > limits.maxSendMessageBytes) {
+    const cause = `${label}: request message of ${message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`;
+    overLimit(markLocalLimit(localFailure(Code.RESOURCE_EXHAUSTED, 'Request message too large', cause), 'request'));
+    return Promise.resolve(false);
+  }
+  if (call.write(message)) return Promise.resolve(true);
+  return new Promise((done) => {
+    const onDrain = () => {
+      call.off('status', onStatus);
+      done(!over());
+    };
+    const onStatus = () => {
+      call.off('drain', onDrain);
+      done(false);
+    };
+    call.once('drain', onDrain);
+    call.once('status', onStatus);
+  });
 }

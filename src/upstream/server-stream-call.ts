@@ -4,45 +4,26 @@
 import type { Client, ClientDuplexStream, ClientReadableStream, Metadata, StatusObject } from '@grpc/grpc-js';
 import { Code } from '../errors/codes.js';
 import { clientSafeMessage } from './client-safe-message.js';
-import { fromGrpcMetadata, statusDetailsOf, toGrpcMetadata } from './metadata.js';
+import { fromGrpcMetadata, statusDetailsOf } from './metadata.js';
 import { ServerStreamQueue } from './server-stream.js';
 import type { ServerStreamCall, UnaryRequest } from './transport.js';
-import { definedStatus, localFailure, markLocalLimit, type UnaryCallLimits } from './unary-call.js';
-
-const serialize = (message: Uint8Array): Buffer =>
-  Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-const deserialize = (bytes: Buffer): Buffer => bytes;
+import { definedStatus, identityDeserialize, identitySerialize, localFailure, markLocalLimit, prepareGrpcJsCall, type UnaryCallLimits } from './unary-call.js';
 
 /** Starts `request` as a server stream on `client`; `target` only labels `cause` for logs. */
 export function invokeServerStream(client: Client, target: string, limits: UnaryCallLimits, request: UnaryRequest, onSettled: () => void): ServerStreamCall {
-  const { signal, path } = request;
-  const failed = (code: number, message: string, cause: string) => {
+  const { path } = request;
+  const prepared = prepareGrpcJsCall(request, target, limits, request.message);
+  if (!prepared.ok) {
     onSettled();
-    return ServerStreamQueue.failed(localFailure(code, message, `${target}${path}: ${cause}`));
-  };
-  if (signal?.aborted === true) return failed(Code.CANCELLED, 'Cancelled by the caller', 'aborted before start');
-  if (!Number.isFinite(request.deadline)) return failed(Code.INTERNAL, 'Upstream call without a deadline', `deadline ${request.deadline}`);
-  if (limits.maxSendMessageBytes >= 0 && request.message.byteLength > limits.maxSendMessageBytes) {
-    const failure = localFailure(
-      Code.RESOURCE_EXHAUSTED,
-      'Request message too large',
-      `${target}${path}: request of ${request.message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`,
-    );
-    onSettled();
-    return ServerStreamQueue.failed(markLocalLimit(failure, 'request'));
-  }
-  let metadata: Metadata;
-  try {
-    metadata = toGrpcMetadata(request.metadata);
-  } catch (error) {
-    return failed(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', String(error));
+    return ServerStreamQueue.failed(prepared.failure);
   }
   let call: ClientReadableStream<Buffer>;
   try {
-    call = client.makeServerStreamRequest(path, serialize, deserialize, request.message, metadata, { deadline: request.deadline });
+    call = client.makeServerStreamRequest(path, identitySerialize, identityDeserialize, request.message, prepared.metadata, { deadline: request.deadline });
   } catch (error) {
     // grpc-js throws synchronously only when its channel is already shut down.
-    return failed(Code.UNAVAILABLE, 'Upstream channel is closed', String(error));
+    onSettled();
+    return ServerStreamQueue.failed(localFailure(Code.UNAVAILABLE, 'Upstream channel is closed', `${target}${path}: ${String(error)}`));
   }
   return readResponses(call, target, request, onSettled);
 }

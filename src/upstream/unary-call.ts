@@ -8,11 +8,12 @@ import type { MetadataPairs, UnaryRequest, UnaryResult } from './transport.js';
 
 type Failure = Extract<UnaryResult, { ok: false }>;
 
-// Identity (de)serializers: the pipeline encodes and decodes protobuf itself.
-function serialize(message: Uint8Array): Buffer {
+/** Identity serializer for every grpc-js call: the pipeline encodes protobuf itself. */
+export function identitySerialize(message: Uint8Array): Buffer {
   return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }
-function deserialize(bytes: Buffer): Buffer {
+/** Identity deserializer for every grpc-js call: the pipeline decodes protobuf itself. */
+export function identityDeserialize(bytes: Buffer): Buffer {
   return bytes;
 }
 
@@ -51,6 +52,35 @@ export function localFailure(code: number, message: string, cause: string): Fail
   return { ok: false, code, message, statusDetails: undefined, headers: EMPTY, trailers: EMPTY, cause };
 }
 
+/**
+ * The checks every grpc-js call makes before it starts, in this order: the caller already gone,
+ * no deadline, `message` (a call's one up-front request message, when it has one) over
+ * maxSendMessageBytes, metadata gRPC cannot carry. The metadata to send, or the failure.
+ */
+export function prepareGrpcJsCall(
+  request: UnaryRequest,
+  target: string,
+  limits: UnaryCallLimits,
+  message?: Uint8Array,
+): { ok: true; metadata: Metadata } | { ok: false; failure: Failure } {
+  const { signal, path } = request;
+  if (signal?.aborted === true) return { ok: false, failure: localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`) };
+  if (!Number.isFinite(request.deadline)) {
+    // DESIGN §5: every upstream call has a deadline; a missing one is a gateway bug, not a wait forever.
+    return { ok: false, failure: localFailure(Code.INTERNAL, 'Upstream call without a deadline', `${target}${path}: deadline ${request.deadline}`) };
+  }
+  if (message !== undefined && limits.maxSendMessageBytes >= 0 && message.byteLength > limits.maxSendMessageBytes) {
+    const cause = `${target}${path}: request of ${message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`;
+    return { ok: false, failure: markLocalLimit(localFailure(Code.RESOURCE_EXHAUSTED, 'Request message too large', cause), 'request') };
+  }
+  try {
+    return { ok: true, metadata: toGrpcMetadata(request.metadata) };
+  } catch (error) {
+    // A header value gRPC cannot carry (non-ASCII text, illegal name): the client's input.
+    return { ok: false, failure: localFailure(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', `${target}${path}: ${String(error)}`) };
+  }
+}
+
 /** Limits the call needs to know to classify its own failures. */
 export interface UnaryCallLimits {
   readonly maxSendMessageBytes: number;
@@ -66,31 +96,9 @@ export function invokeUnary(
   request: UnaryRequest,
 ): Promise<UnaryResult> {
   const { signal, path } = request;
-  if (signal?.aborted === true) {
-    return Promise.resolve(localFailure(Code.CANCELLED, 'Cancelled by the caller', `${target}${path}: aborted before start`));
-  }
-  if (!Number.isFinite(request.deadline)) {
-    // DESIGN §5: every upstream call has a deadline; a missing one is a gateway bug, not a wait forever.
-    return Promise.resolve(localFailure(Code.INTERNAL, 'Upstream call without a deadline', `${target}${path}: deadline ${request.deadline}`));
-  }
-  if (limits.maxSendMessageBytes >= 0 && request.message.byteLength > limits.maxSendMessageBytes) {
-    const failure = localFailure(
-      Code.RESOURCE_EXHAUSTED,
-      'Request message too large',
-      `${target}${path}: request of ${request.message.byteLength} bytes exceeds maxSendMessageBytes ${limits.maxSendMessageBytes}`,
-    );
-    localLimitFailures.set(failure, 'request');
-    return Promise.resolve(failure);
-  }
-  let metadata: Metadata;
-  try {
-    metadata = toGrpcMetadata(request.metadata);
-  } catch (error) {
-    // A header value gRPC cannot carry (non-ASCII text, illegal name): the client's input.
-    return Promise.resolve(
-      localFailure(Code.INVALID_ARGUMENT, 'Request metadata cannot be sent as gRPC metadata', `${target}${path}: ${String(error)}`),
-    );
-  }
+  const prepared = prepareGrpcJsCall(request, target, limits, request.message);
+  if (!prepared.ok) return Promise.resolve(prepared.failure);
+  const metadata = prepared.metadata;
 
   return new Promise<UnaryResult>((resolve) => {
     let response: Buffer | undefined;
@@ -100,7 +108,7 @@ export function invokeUnary(
     let call: ReturnType<Client['makeUnaryRequest']>;
     const onAbort = (): void => call.cancel();
     try {
-      call = client.makeUnaryRequest(path, serialize, deserialize, request.message, metadata, { deadline: request.deadline }, (e, value) => {
+      call = client.makeUnaryRequest(path, identitySerialize, identityDeserialize, request.message, metadata, { deadline: request.deadline }, (e, value) => {
         // grpc-js calls back just before it emits 'status' (which carries the trailers).
         if (e !== null) error = e;
         else response = value;

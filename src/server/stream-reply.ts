@@ -4,6 +4,7 @@
 // 'drain'), so a slow client holds back the upstream stream instead of filling memory here.
 // Streams are neither compressed nor given a Content-Length: they are chunked as they go.
 import type { ServerResponse } from 'node:http';
+import { drained } from '../drained.js';
 import type { GatewayReply, ReplyStream } from '../pipeline.js';
 
 /** The streams being written, so a shutdown can end them (`stopAll`). */
@@ -28,7 +29,7 @@ export class ActiveStreams {
         const next = await records.next();
         if (next.done === true || res.destroyed) break;
         bytes += Buffer.byteLength(next.value);
-        if (!res.write(next.value) && !(await drained(res))) break;
+        if (!res.write(next.value) && !(await drained(res, 'close'))) break;
       }
     } finally {
       this.#streams.delete(stream);
@@ -42,20 +43,4 @@ export class ActiveStreams {
     }
     return bytes;
   }
-}
-
-/** True once `res` can take more, false if it closed first. */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onDrain = () => {
-      res.off('close', onClose);
-      resolve(true);
-    };
-    const onClose = () => {
-      res.off('drain', onDrain);
-      resolve(false);
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
 }

@@ -2,6 +2,7 @@
 // messages written one at a time, each write waiting for grpc-js's 'drain' when its buffer is
 // full; the one response is read as a unary call's (unary-call.ts `resultOfStatus`).
 import type { Client, ClientDuplexStream, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
+import { drained } from '../drained.js';
 import { Code } from '../errors/codes.js';
 import { failedClientStream } from './client-stream.js';
 import { fromGrpcMetadata } from './metadata.js';
@@ -97,16 +98,5 @@ export function writeStreamMessage(
     return Promise.resolve(false);
   }
   if (call.write(message)) return Promise.resolve(true);
-  return new Promise((done) => {
-    const onDrain = () => {
-      call.off('status', onStatus);
-      done(!over());
-    };
-    const onStatus = () => {
-      call.off('drain', onDrain);
-      done(false);
-    };
-    call.once('drain', onDrain);
-    call.once('status', onStatus);
-  });
+  return drained(call, 'status').then((ready) => ready && !over());
 }

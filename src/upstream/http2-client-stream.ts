@@ -4,6 +4,7 @@
 // (http2-call.ts: one length-prefixed message, then the status). Bidirectional streams write the
 // same way (`writeFramed`, http2-bidi-stream.ts).
 import type { ClientHttp2Stream } from 'node:http2';
+import { drained } from '../drained.js';
 import { Code } from '../errors/codes.js';
 import { abort, settle, type Http2Call } from './http2-call.js';
 import type { ClientStreamCall, UnaryResult } from './transport.js';
@@ -50,16 +51,5 @@ export function writeFramed(stream: ClientHttp2Stream, message: Uint8Array, over
   frame.writeUInt32BE(length, 1);
   frame.set(message, 5);
   if (stream.write(frame)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onDrain = () => {
-      stream.off('close', onClose);
-      resolve(!over());
-    };
-    const onClose = () => {
-      stream.off('drain', onDrain);
-      resolve(false);
-    };
-    stream.once('drain', onDrain);
-    stream.once('close', onClose);
-  });
+  return drained(stream, 'close').then((ready) => ready && !over());
 }

@@ -19,6 +19,11 @@ export type RawClientStreamHandler = (call: grpc.ServerReadableStream<Buffer, Bu
 
 const identity = (b: Buffer) => b;
 
+/** A method definition whose messages stay raw bytes (the test encodes and decodes them). */
+export function rawMethod(path: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> {
+  return { path, requestStream, responseStream, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+}
+
 /** Starts a server with server-streaming `streams`, unary `handlers` and `clientStreams`, keyed by gRPC path. */
 export async function startStreamingGrpcServer(
   streams: Record<string, RawStreamHandler>,
@@ -30,15 +35,7 @@ export async function startStreamingGrpcServer(
   const add = (path: string, responseStream: boolean, implementation: grpc.UntypedHandleCall, requestStream = false) => {
     const [, service, method] = path.split('/') as [string, string, string];
     const entry = services.get(service) ?? { definition: {}, implementation: {} };
-    entry.definition[method] = {
-      path,
-      requestStream,
-      responseStream,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: identity,
-      responseDeserialize: identity,
-    };
+    entry.definition[method] = rawMethod(path, requestStream, responseStream);
     entry.implementation[method] = implementation;
     services.set(service, entry);
   };

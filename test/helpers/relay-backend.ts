@@ -5,7 +5,7 @@
 // `Chat` echoes each message at once, fails at "fail", ends at "bye".
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { grpcError } from './grpc-stream-server.js';
+import { grpcError, rawMethod } from './grpc-stream-server.js';
 import { loadTestRoot } from './proto-root.js';
 
 /** The proto file, relative to testProtosDir. */
@@ -31,7 +31,6 @@ export interface RelayBackend {
   close(): Promise<void>;
 }
 
-const identity = (bytes: Buffer): Buffer => bytes;
 /** Joined texts up to this many notes; a larger stream reports its count and bytes only. */
 const MAX_JOINED = 100;
 
@@ -113,15 +112,7 @@ export async function startRelayBackend(): Promise<RelayBackend> {
   };
 
   const server = new grpc.Server();
-  const method = (name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
-    path: `/stream.v1.RelayService/${name}`,
-    requestStream,
-    responseStream,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  });
+  const method = (name: string, requestStream: boolean, responseStream: boolean) => rawMethod(`/stream.v1.RelayService/${name}`, requestStream, responseStream);
   server.addService(
     { Gather: method('Gather', true, false), Upload: method('Upload', true, false), Chat: method('Chat', true, true) },
     { Gather: gather, Upload: upload, Chat: chat } as grpc.UntypedServiceImplementation,

@@ -522,7 +522,7 @@ export class WireConnection {
       this.#events.lost(this, this.#takeQueue());
     }
     // §6.8: streams above lastStreamId were not processed; the others may still finish
-    for (const stream of [...this.#streams.values()]) {
+    for (const stream of this.#streams.values()) {
       if (stream.id <= lastStreamId) continue;
       this.#closeStream(stream);
       stream.onLost(`GOAWAY (code ${code}) before the server took the stream`);
@@ -570,7 +570,7 @@ export class WireConnection {
     const queued = this.#takeQueue();
     if (wasOpen) this.#events.lost(this, []);
     const reason = this.#error ?? 'connection closed';
-    const open = [...this.#streams.values()];
+    const open = this.#streams.values();
     this.#streams.clear();
     this.#blocked = [];
     for (const stream of open) stream.onLost(reason);

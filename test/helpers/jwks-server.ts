@@ -34,6 +34,9 @@ export async function startJwksServer(keys: JWK[]): Promise<JwksServer> {
   };
   const server = http.createServer((request, response) => {
     fetches++;
+    // one connection per fetch: after close() the next fetch is refused (ECONNREFUSED), never
+    // sent on a kept-alive socket the client has not yet seen closed (an undici socket error)
+    response.setHeader('connection', 'close');
     const mode = state.mode;
     if (request.url !== '/.well-known/jwks.json') {
       response.writeHead(404).end();
